@@ -1,0 +1,90 @@
+// Package worker runs the sync: it hosts the workflow and the Braze
+// activities on the configured task queue until it is told to stop.
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/extole-braze/extole-braze/activities"
+	"github.com/extole-braze/extole-braze/braze"
+	"github.com/extole-braze/extole-braze/config"
+	"github.com/extole-braze/extole-braze/workflows"
+)
+
+// Run connects to Temporal and Braze and runs the workers until ctx is done,
+// then stops them, letting running activities finish for up to the
+// configured stop timeout.
+func Run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
+	c, err := client.Dial(client.Options{
+		HostPort:  cfg.Temporal.Address,
+		Namespace: cfg.Temporal.Namespace,
+		Logger:    sdklog.NewStructuredLogger(logger),
+	})
+	if err != nil {
+		return fmt.Errorf("worker: connect to Temporal at %s: %w", cfg.Temporal.Address, err)
+	}
+	defer c.Close()
+
+	workers, err := New(c, cfg)
+	if err != nil {
+		return err
+	}
+	for _, w := range workers {
+		if err := w.Start(); err != nil {
+			stopAll(workers)
+			return fmt.Errorf("worker: start: %w", err)
+		}
+	}
+	logger.Info("worker started", "task_queue", cfg.Temporal.TaskQueue,
+		"namespace", cfg.Temporal.Namespace, "braze_endpoint", cfg.Braze.Endpoint)
+
+	<-ctx.Done()
+	logger.Info("worker stopping; running activities may finish", "timeout", cfg.StopTimeout)
+	stopAll(workers)
+	return nil
+}
+
+// New returns the two workers of a process, not yet started: one for the
+// sync workflow and its Braze steps, one for lookups by email on a queue of
+// their own, which the server holds to the configured budget across every
+// worker of the queue.
+func New(c client.Client, cfg config.Worker) ([]worker.Worker, error) {
+	hc := &http.Client{Timeout: cfg.Braze.RequestTimeout}
+	bc, err := braze.New(cfg.Braze.Endpoint, cfg.Braze.APIKey, hc)
+	if err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	acts := activities.New(bc, cfg.Braze.IdentityCacheTTL)
+
+	sync := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{
+		WorkerStopTimeout: cfg.StopTimeout,
+	})
+	sync.RegisterWorkflowWithOptions(workflows.SyncEvent,
+		workflow.RegisterOptions{Name: workflows.SyncEventName})
+	sync.RegisterActivity(acts)
+
+	lookups := worker.New(c, workflows.LookupQueue(cfg.Temporal.TaskQueue), worker.Options{
+		WorkerStopTimeout:            cfg.StopTimeout,
+		DisableWorkflowWorker:        true,
+		TaskQueueActivitiesPerSecond: float64(cfg.Braze.LookupsPerMinute) / 60,
+	})
+	lookups.RegisterActivityWithOptions(acts.LookupUser,
+		activity.RegisterOptions{Name: "LookupUser"})
+
+	return []worker.Worker{sync, lookups}, nil
+}
+
+func stopAll(workers []worker.Worker) {
+	for _, w := range workers {
+		w.Stop()
+	}
+}
