@@ -1,0 +1,29 @@
+# The two commands of the README: `make run` and `make test`.
+TEMPORAL_CLI_VERSION := v1.5.1
+BIN := $(CURDIR)/bin
+TEMPORAL := $(BIN)/temporal
+
+.PHONY: run test build lint
+
+# Runs Temporal (with its UI), the Braze emulator when no Braze key is set,
+# the worker and the starter, until Ctrl-C.
+run: $(TEMPORAL) build
+	./scripts/run-dev
+
+# Runs every check and test: formatting, vet, unit, workflow and integration
+# tests (against a real Temporal dev server), with the race detector.
+test: $(TEMPORAL) lint
+	TEMPORAL_CLI=$(TEMPORAL) go test -race -count=1 -tags integration -timeout 30m ./...
+
+lint:
+	@unformatted="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	  if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	go vet -tags integration ./...
+
+build:
+	GOBIN=$(BIN) go install ./cmd/...
+
+# The Temporal CLI, which embeds the dev server and its UI, built once from
+# the Go module proxy (a few minutes cold) and cached in bin/.
+$(TEMPORAL):
+	GOBIN=$(BIN) go install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
