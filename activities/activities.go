@@ -105,11 +105,18 @@ func (a *Activities) track(ctx context.Context, req braze.TrackRequest) (TrackRe
 	return TrackResult{Events: resp.EventsProcessed, Attributes: resp.AttributesProcessed}, nil
 }
 
+// KindInvalidRequest is the error type of a Braze call refused before it was
+// sent, such as an empty track request: retrying it cannot help.
+const KindInvalidRequest = "BrazeInvalidRequest"
+
 // retryPolicyFor turns a Braze error into the application error whose type
 // and retryability tell Temporal what to do: refusals fail the sync at
 // once, outages are retried with backoff, and a rate limit is retried when
 // Braze's window resets.
 func retryPolicyFor(err error) error {
+	if errors.Is(err, braze.ErrInvalidRequest) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), KindInvalidRequest, nil)
+	}
 	var be *braze.Error
 	if !errors.As(err, &be) {
 		return err
