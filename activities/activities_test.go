@@ -125,7 +125,10 @@ func activityEnv(a *activities.Activities) *testsuite.TestActivityEnvironment {
 	return env
 }
 
-func lookup(t *testing.T, env *testsuite.TestActivityEnvironment, a *activities.Activities) activities.LookupResult {
+// lookup runs LookupUser for the email, which must succeed.
+func lookup(
+	t *testing.T, env *testsuite.TestActivityEnvironment, a *activities.Activities,
+) activities.LookupResult {
 	t.Helper()
 	val, err := env.ExecuteActivity(a.LookupUser, email)
 	require.NoError(t, err)
@@ -134,7 +137,11 @@ func lookup(t *testing.T, env *testsuite.TestActivityEnvironment, a *activities.
 	return res
 }
 
-func cached(t *testing.T, env *testsuite.TestActivityEnvironment, a *activities.Activities) activities.LookupResult {
+// cached runs CachedPerson for the email as the workflow does, as a local
+// activity.
+func cached(
+	t *testing.T, env *testsuite.TestActivityEnvironment, a *activities.Activities,
+) activities.LookupResult {
 	t.Helper()
 	val, err := env.ExecuteLocalActivity(a.CachedPerson, email)
 	require.NoError(t, err)

@@ -1,0 +1,41 @@
+package workflows_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/extole-braze/extole-braze/workflows"
+)
+
+// historiesGlob finds the histories a real Temporal server wrote for syncs,
+// as JSON (temporal workflow show --output json, or the integration tests
+// with RECORD_HISTORIES set).
+const historiesGlob = "testdata/histories/*.json"
+
+// TestSyncEventReplaysRecordedHistories replays every recorded history
+// against the workflow code as it is now: a change that would break the
+// syncs running in production fails here with a nondeterminism error.
+func TestSyncEventReplaysRecordedHistories(t *testing.T) {
+	files, err := filepath.Glob(historiesGlob)
+	if err != nil {
+		t.Fatalf("glob %s: %v", historiesGlob, err)
+	}
+	if len(files) == 0 {
+		t.Fatalf("no history matches %s: record some from a real Temporal server, "+
+			"since a replay test without histories proves nothing", historiesGlob)
+	}
+
+	replayer := worker.NewWorkflowReplayer()
+	replayer.RegisterWorkflowWithOptions(workflows.SyncEvent,
+		workflow.RegisterOptions{Name: workflows.SyncEventName})
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, file); err != nil {
+				t.Fatalf("replay %s: %v", file, err)
+			}
+		})
+	}
+}
