@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/sethvargo/go-envconfig"
 )
@@ -130,11 +132,29 @@ func load(ctx context.Context, l envconfig.Lookuper, target any) error {
 	if l == nil {
 		l = envconfig.OsLookuper()
 	}
-	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: target, Lookuper: l}); err != nil {
-		return fmt.Errorf("configuration: %w", err)
+	err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: target, Lookuper: l})
+	if err == nil {
+		return nil
 	}
-	return nil
+	// go-envconfig names the struct field; say which variable it is.
+	msg := err.Error()
+	for _, v := range Vars(reflect.ValueOf(target).Elem().Interface()) {
+		if rest, ok := strings.CutPrefix(msg, v.Field+": "); ok {
+			rest = strings.TrimSuffix(rest, ": "+v.Name)
+			return &varError{msg: v.Name + ": " + rest, err: err}
+		}
+	}
+	return fmt.Errorf("configuration: %w", err)
 }
+
+// varError is a go-envconfig error told in terms of the variable.
+type varError struct {
+	msg string
+	err error
+}
+
+func (e *varError) Error() string { return e.msg }
+func (e *varError) Unwrap() error { return e.err }
 
 func (t Temporal) check() error {
 	return errors.Join(
@@ -164,6 +184,10 @@ func (e Extole) check() error {
 			errs = append(errs, fmt.Errorf(
 				"EXTOLE_EVENTS: %q is not an event type (lower case letters, digits, _)", t))
 		}
+	}
+	if len(e.RewardStates) == 0 && slices.Contains(e.Events, "reward") {
+		errs = append(errs, errors.New(
+			"EXTOLE_REWARD_STATES: empty, while EXTOLE_EVENTS forwards reward events"))
 	}
 	for _, s := range e.RewardStates {
 		if !slices.Contains(RewardStates, s) {
@@ -207,8 +231,8 @@ func (b Braze) check() error {
 	switch {
 	case strings.TrimSpace(key) == "":
 		errs = append(errs, errors.New("BRAZE_API_KEY: must not be empty"))
-	case strings.TrimSpace(key) != key:
-		errs = append(errs, errors.New("BRAZE_API_KEY: has white space around it"))
+	case strings.ContainsFunc(key, unicode.IsSpace):
+		errs = append(errs, errors.New("BRAZE_API_KEY: contains white space"))
 	case strings.ContainsAny(key, `"'`):
 		errs = append(errs, errors.New("BRAZE_API_KEY: remove the quotes around the key"))
 	}

@@ -198,6 +198,16 @@ func TestConfigRefusesBadValues(t *testing.T) {
 			map[string]string{"BRAZE_API_KEY": " 00000000-1111"}, "", "BRAZE_API_KEY"},
 		{"API key with a trailing newline", true,
 			map[string]string{"BRAZE_API_KEY": "00000000-1111\n"}, "", "BRAZE_API_KEY"},
+		{"API key with a space inside", true,
+			map[string]string{"BRAZE_API_KEY": "0000 1111"}, "", "BRAZE_API_KEY"},
+		{"timeout without a unit", true,
+			map[string]string{"BRAZE_REQUEST_TIMEOUT": "10"}, "", "BRAZE_REQUEST_TIMEOUT"},
+		{"lookups not a number", true,
+			map[string]string{"BRAZE_LOOKUPS_PER_MINUTE": "many"}, "", "BRAZE_LOOKUPS_PER_MINUTE"},
+		{"event names without a colon", false,
+			map[string]string{"BRAZE_EVENT_NAMES": "converted"}, "", "BRAZE_EVENT_NAMES"},
+		{"no reward states while rewards are forwarded", false,
+			map[string]string{"EXTOLE_REWARD_STATES": ""}, "", "EXTOLE_REWARD_STATES"},
 		{"API key empty", true, map[string]string{"BRAZE_API_KEY": ""}, "", "BRAZE_API_KEY"},
 		{"API key missing", true, nil, "BRAZE_API_KEY", "BRAZE_API_KEY"},
 		{"request timeout zero", true,
@@ -400,6 +410,7 @@ func TestConfigVars(t *testing.T) {
 					t.Errorf("%s not listed", want.Name)
 					continue
 				}
+				got.Field = "" // checked by the error tests
 				if got != want {
 					t.Errorf("%s = %+v, want %+v", want.Name, got, want)
 				}

@@ -51,46 +51,95 @@ var (
 	eventID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
 )
 
-// Parse decodes and checks one webhook body.
+// Parse decodes and checks one webhook body. Fields are matched by their
+// exact names; fields we do not know are ignored, whatever they hold.
 func Parse(body []byte) (Event, error) {
-	var raw struct {
-		Event
-		EventTime *string `json:"event_time"`
-		FaceValue any     `json:"face_value"`
-		Data      any     `json:"data"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&raw); err != nil {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
 		return Event{}, invalid("body: %s", describe(err))
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return Event{}, invalid("body: more than one JSON value")
+	if fields == nil {
+		return Event{}, invalid("body: must be a JSON object, not null")
 	}
-	ev := raw.Event
-	if err := ev.setTime(raw.EventTime); err != nil {
+	var ev Event
+	text := []struct {
+		name string
+		to   *string
+	}{
+		{"type", &ev.Type}, {"event_id", &ev.EventID},
+		{"person_id", &ev.PersonID}, {"partner_user_id", &ev.PartnerUserID},
+		{"email", &ev.Email}, {"first_name", &ev.FirstName}, {"last_name", &ev.LastName},
+		{"program", &ev.Program}, {"funnel", &ev.Funnel},
+		{"share_link", &ev.ShareLink}, {"share_channel", &ev.ShareChannel},
+		{"reward_id", &ev.RewardID}, {"face_value_type", &ev.FaceValueType},
+		{"coupon_code", &ev.CouponCode}, {"list_type", &ev.ListType},
+		{"subscription_group_id", &ev.SubscriptionGroupID},
+	}
+	for _, f := range text {
+		if err := decodeField(fields, f.name, f.to); err != nil {
+			return Event{}, err
+		}
+	}
+	var eventTime string
+	var faceValue any
+	if err := errors.Join(
+		decodeField(fields, "event_time", &eventTime),
+		decodeField(fields, "face_value", &faceValue),
+		decodeField(fields, "data", &ev.Data),
+	); err != nil {
 		return Event{}, err
 	}
-	if err := ev.setFaceValue(raw.FaceValue); err != nil {
+	if err := ev.setTime(eventTime); err != nil {
 		return Event{}, err
 	}
-	if err := ev.setData(raw.Data); err != nil {
+	if err := ev.setFaceValue(faceValue); err != nil {
 		return Event{}, err
 	}
 	return ev, ev.check()
 }
 
-func (ev *Event) setTime(s *string) error {
-	if s == nil || *s == "" {
-		return invalid("event_time: required")
+// decodeField decodes the field name, when present and not null, into to.
+func decodeField[T any](fields map[string]json.RawMessage, name string, to *T) error {
+	raw, ok := fields[name]
+	if !ok || string(raw) == "null" {
+		return nil
 	}
-	t, err := time.Parse(time.RFC3339Nano, *s)
-	if err != nil {
-		return invalid("event_time: %q is not an RFC 3339 time", truncate(*s, 40))
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(to); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field == "" {
+			return invalid("%s: must be %s, not %s", name, jsonKind(typeErr.Type.Kind().String()),
+				typeErr.Value)
+		}
+		return invalid("%s: %s", name, describe(err))
 	}
-	ev.EventTime = t.UTC()
 	return nil
 }
+
+// Extole's times are between the years 1 and 9999, which JSON can carry.
+var (
+	minTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+)
+
+func (ev *Event) setTime(s string) error {
+	if s == "" {
+		return invalid("event_time: required")
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return invalid("event_time: %q is not an RFC 3339 time", truncate(s, 40))
+	}
+	if t = t.UTC(); t.Before(minTime) || t.After(maxTime) {
+		return invalid("event_time: %q is out of range", truncate(s, 40))
+	}
+	ev.EventTime = t
+	return nil
+}
+
+// jsonNumber is the grammar of a JSON number.
+var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
 
 func (ev *Event) setFaceValue(v any) error {
 	switch v := v.(type) {
@@ -99,24 +148,13 @@ func (ev *Event) setFaceValue(v any) error {
 		ev.FaceValue = v
 	case string:
 		// Some Extole bodies send money as a string; keep it only if numeric.
-		n := json.Number(strings.TrimSpace(v))
-		if _, err := n.Float64(); err != nil {
+		n := strings.TrimSpace(v)
+		if !jsonNumber.MatchString(n) {
 			return invalid("face_value: %q is not a number", truncate(v, 40))
 		}
-		ev.FaceValue = n
+		ev.FaceValue = json.Number(n)
 	default:
 		return invalid("face_value: must be a number")
-	}
-	return nil
-}
-
-func (ev *Event) setData(v any) error {
-	switch v := v.(type) {
-	case nil:
-	case map[string]any:
-		ev.Data = v
-	default:
-		return invalid("data: must be an object")
 	}
 	return nil
 }
@@ -150,18 +188,14 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 }
 
-// describe turns a JSON decoding error into a message that names the field
-// and never repeats the body.
+// describe turns a JSON decoding error into a message that never repeats
+// the body.
 func describe(err error) string {
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
 	switch {
 	case errors.As(err, &typeErr):
-		field := typeErr.Field
-		if field == "" {
-			return fmt.Sprintf("must be a JSON object, not %s", typeErr.Value)
-		}
-		return fmt.Sprintf("%s: must be %s, not %s", field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
+		return fmt.Sprintf("must be %s, not %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
 	case errors.As(err, &syntaxErr):
 		return fmt.Sprintf("not valid JSON (at byte %d)", syntaxErr.Offset)
 	case errors.Is(err, io.EOF):
@@ -177,7 +211,7 @@ func jsonKind(goKind string) string {
 	case "string":
 		return "a string"
 	case "map", "struct":
-		return "an object"
+		return "a JSON object"
 	}
 	return goKind
 }

@@ -194,7 +194,12 @@ func TestParseRefusesInvalidBodies(t *testing.T) {
 		{"type as number", body(`"type":7`, id, when, email), "type"},
 		{"type in upper case", body(`"type":"SHARED"`, id, when, email), "type"},
 		{"type with a space", body(`"type":"share link"`, id, when, email), "type"},
+		{"event_time a year before 1 in UTC", body(typ, id, `"event_time":"0000-01-01T00:00:00+01:00"`),
+			"event_time"},
+		{"event_time a year after 9999 in UTC", body(typ, id, `"event_time":"9999-12-31T23:59:59-01:00"`),
+			"event_time"},
 		{"event_id missing", body(typ, when, email), "event_id"},
+		{"event_id only in another case", body(typ, `"Event_ID":"evt-1"`, when, email), "event_id"},
 		{"event_id as number", body(typ, `"event_id":1001`, when, email), "event_id"},
 		{"event_id with a space", body(typ, `"event_id":"evt 1"`, when, email), "event_id"},
 		{"event_id with a slash", body(typ, `"event_id":"evt/1"`, when, email), "event_id"},
@@ -309,6 +314,13 @@ func TestParseFaceValue(t *testing.T) {
 		{"currency sign", `"$50"`, "", false},
 		{"empty string", `""`, "", false},
 		{"array", `[50]`, "", false},
+		// Go reads these as numbers, JSON does not: they could not reach Braze.
+		{"NaN", `"NaN"`, "", false},
+		{"infinity", `"Inf"`, "", false},
+		{"hex float", `"0x1p-2"`, "", false},
+		{"leading plus", `"+1"`, "", false},
+		{"leading dot", `".5"`, "", false},
+		{"trailing dot", `"1."`, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -372,5 +384,28 @@ func TestEventIsReward(t *testing.T) {
 				t.Errorf("IsReward() = %q, %v; want %q, %v", state, ok, tt.state, tt.ok)
 			}
 		})
+	}
+}
+
+// Field names are matched exactly: a field in another case is an unknown
+// field, ignored whatever it holds, and cannot replace a known one.
+func TestParseMatchesFieldNamesExactly(t *testing.T) {
+	body := `{"type":"shared","event_id":"evt-1","Event_ID":"evt-2","EVENT_ID":7,` +
+		`"event_time":"2024-03-01T10:00:00Z","EMAIL":5,"Email":"other@example.com"}`
+	ev, err := extole.Parse([]byte(body))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if ev.EventID != "evt-1" || ev.Email != "" {
+		t.Errorf("EventID %q, Email %q: want evt-1 and no email", ev.EventID, ev.Email)
+	}
+}
+
+// A wrong type is reported by the body's field name.
+func TestParseNamesTheFieldOfAWrongType(t *testing.T) {
+	_, err := extole.Parse([]byte(`{"type":"shared","event_id":"evt-1",` +
+		`"event_time":"2024-03-01T10:00:00Z","email":5}`))
+	if err == nil || !strings.HasPrefix(err.Error(), "invalid event: email: must be a string") {
+		t.Errorf("error = %v, want it to start with the field name email", err)
 	}
 }

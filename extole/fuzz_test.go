@@ -25,6 +25,12 @@ func FuzzParseAndMap(f *testing.F) {
 	f.Add([]byte(`{"type":"converted","event_id":"e","event_time":"2024-03-01T10:00:00Z","data":[]}`))
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`[`))
+	// Found by fuzzing: times that leave the years JSON can carry once in
+	// UTC, and numbers Go reads but JSON does not.
+	f.Add([]byte(`{"type":"shared","event_id":"e","event_time":"0000-01-01T00:00:00+01:00","email":"a@b"}`))
+	f.Add([]byte(`{"type":"shared","event_id":"e","event_time":"9999-12-31T23:59:59-01:00","email":"a@b"}`))
+	f.Add([]byte(`{"type":"reward_fulfilled","event_id":"e","event_time":"2024-03-01T10:00:00Z",` +
+		`"email":"a@b","face_value":"NaN"}`))
 
 	mappers := []*extole.Mapper{
 		newMapper(f, nil),

@@ -64,7 +64,8 @@ func (m *Mapper) Forwarded(ev Event) bool {
 		return slices.Contains(m.extole.Events, "reward") &&
 			slices.Contains(m.extole.RewardStates, state)
 	}
-	return slices.Contains(m.extole.Events, ev.Type)
+	// "reward" in the list stands for reward states, not an outcome.
+	return ev.Type != "reward" && slices.Contains(m.extole.Events, ev.Type)
 }
 
 // EventName is the Braze event name for an Extole event type.
@@ -142,6 +143,9 @@ func (m *Mapper) Map(ev Event) (Sync, error) {
 		}
 		s.addEvent(m.EventName(ev.Type), ev, props)
 	default:
+		if err := checkProperties("data", ev.Data); err != nil {
+			return Sync{}, err
+		}
 		s.addEvent(m.EventName(ev.Type), ev, outcomeProperties(ev.Data, props))
 	}
 	if len(s.Attributes) == 0 {
@@ -175,12 +179,16 @@ func (s *Sync) addEvent(name string, ev Event, props map[string]any) {
 // rather than an operator later.
 func (s Sync) check() error {
 	for _, e := range s.Events {
-		if err := checkProperties("data", e.Properties); err != nil {
+		if err := checkProperties("", e.Properties); err != nil {
 			return err
 		}
-		if b, _ := json.Marshal(e.Properties); len(b) > maxPropertiesSize {
-			return invalid("data: event properties are %d bytes, more than Braze's %d",
-				len(b), maxPropertiesSize)
+		b, err := json.Marshal(e.Properties)
+		if err != nil {
+			return invalid("%s: properties cannot be encoded: %v", e.Name, err)
+		}
+		if len(b) > maxPropertiesSize {
+			return invalid("%s: event properties are %d bytes, more than Braze's %d",
+				e.Name, len(b), maxPropertiesSize)
 		}
 	}
 	for k, v := range s.Attributes {
@@ -197,17 +205,25 @@ const (
 	maxPropertiesSize = 50 * 1024
 )
 
+// checkProperties checks event properties as Braze does; path says where
+// they come from in the webhook body ("data", or "" for its top level).
 func checkProperties(path string, props map[string]any) error {
+	in := func(key string) string {
+		if path == "" {
+			return key
+		}
+		return path + "." + key
+	}
 	for k, v := range props {
 		switch {
 		case k == "" || len(k) > maxString:
-			return invalid("%s: property names must have 1 to %d characters", path, maxString)
+			return invalid("%s: property names must have 1 to %d characters", in("<name>"), maxString)
 		case strings.HasPrefix(k, "$"):
-			return invalid("%s.%s: property names must not start with $", path, truncate(k, 40))
+			return invalid("%s: property names must not start with $", in(truncate(k, 40)))
 		case k == "time" || k == "event_name":
-			return invalid("%s.%s: the name is reserved by Braze", path, k)
+			return invalid("%s: the name is reserved by Braze", in(k))
 		}
-		if err := checkValue(path+"."+truncate(k, 40), v); err != nil {
+		if err := checkValue(in(truncate(k, 40)), v); err != nil {
 			return err
 		}
 	}

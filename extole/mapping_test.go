@@ -688,7 +688,7 @@ func TestForwarded(t *testing.T) {
 			no: []string{
 				"reward_earned", "reward_sent", "reward_redeemed", "reward_failed",
 				"reward_canceled", "reward_revoked", "reward_fulfillment_failed", "shipped",
-				"registered",
+				"registered", "reward",
 			},
 		},
 		{
