@@ -5,6 +5,7 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"reflect"
 	"strings"
@@ -25,11 +26,14 @@ func newEventID(t *testing.T) string {
 
 // event is a webhook body of the given type with the fields every event has.
 func event(t *testing.T, typ string, fields map[string]any) map[string]any {
-	body := map[string]any{"type": typ, "event_id": newEventID(t), "event_time": eventTime}
-	for k, v := range fields {
-		body[k] = v
-	}
-	return body
+	return plus(map[string]any{"type": typ, "event_id": newEventID(t), "event_time": eventTime}, fields)
+}
+
+// plus returns a new map with the entries of base, then of extra.
+func plus(base, extra map[string]any) map[string]any {
+	m := maps.Clone(base)
+	maps.Copy(m, extra)
+	return m
 }
 
 // deliver posts a signed event, expects it accepted, and waits for its sync.
@@ -76,27 +80,8 @@ func TestEveryEventKindReachesBraze(t *testing.T) {
 		"partner_user_id": "user-1", "person_id": "p-1", "email": "Ada@Example.com",
 		"first_name": "Ada", "last_name": "Lovelace", "program": "spring", "funnel": "advocate",
 	}
-	with := func(extra map[string]any) map[string]any {
-		m := map[string]any{}
-		for k, v := range person {
-			m[k] = v
-		}
-		for k, v := range extra {
-			m[k] = v
-		}
-		return m
-	}
+	with := func(extra map[string]any) map[string]any { return plus(person, extra) }
 	names := map[string]any{"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace"}
-	plus := func(base map[string]any, extra map[string]any) map[string]any {
-		m := map[string]any{}
-		for k, v := range base {
-			m[k] = v
-		}
-		for k, v := range extra {
-			m[k] = v
-		}
-		return m
-	}
 	standard := map[string]any{"partner": "Extole", "program": "spring", "funnel": "advocate"}
 
 	cases := []struct {
