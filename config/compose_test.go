@@ -26,6 +26,7 @@ var composeSecrets = map[string]string{
 	"BRAZE_API_KEY":         "test-braze-api-key",
 	"EXTOLE_WEBHOOK_SECRET": "test-extole-webhook-secret",
 	"POSTGRES_PASSWORD":     "test-postgres-password",
+	"PERSON_ID_KEY":         "test-person-id-key-0123456789",
 }
 
 // composeServices are the services of the stack.
@@ -34,7 +35,7 @@ var composeServices = []string{
 }
 
 // searchAttributes are the custom search attributes the workflows set.
-var searchAttributes = []string{"ExtoleEventType", "ExtoleEventID", "ExtoleProgram"}
+var searchAttributes = []string{"ExtoleEventType", "ExtoleEventID", "ExtoleProgram", "BrazeRefusal"}
 
 // minRetention is the shortest namespace retention that still recognises an
 // Extole redelivery: Extole keeps a failed event about 7 days.

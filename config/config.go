@@ -24,14 +24,20 @@ type Temporal struct {
 	Address   string `env:"TEMPORAL_ADDRESS, default=127.0.0.1:7233"`
 	Namespace string `env:"TEMPORAL_NAMESPACE, default=default"`
 	TaskQueue string `env:"TEMPORAL_TASK_QUEUE, default=extole-braze"`
+	// DedupeWindow is how long a redelivered Extole event is recognised:
+	// the namespace must keep closed workflows at least this long. Extole
+	// redelivers for about 7 days.
+	DedupeWindow time.Duration `env:"DEDUPE_WINDOW, default=192h"`
 }
 
 // Extole says how webhooks are authenticated and which of them are forwarded.
 type Extole struct {
 	// WebhookSecret is the client key shared with Extole: the HMAC key for
-	// hs256, the expected token for bearer.
-	WebhookSecret string `env:"EXTOLE_WEBHOOK_SECRET, required"`
-	// AuthScheme is hs256 (X-Extole-Signature) or bearer (Authorization).
+	// hs256, the expected token for bearer. Required unless AuthScheme is
+	// none.
+	WebhookSecret string `env:"EXTOLE_WEBHOOK_SECRET"`
+	// AuthScheme is hs256 (X-Extole-Signature), bearer (Authorization), or
+	// none, which turns authentication off for local development only.
 	AuthScheme string `env:"EXTOLE_AUTH_SCHEME, default=hs256"`
 	// Events lists the forwarded Extole event types; the entry "reward"
 	// stands for every reward_<state> whose state is in RewardStates.
@@ -54,6 +60,10 @@ type Mapping struct {
 	// EventNames overrides Braze event names, by Extole event type
 	// ("converted:purchase,shared:referral_shared").
 	EventNames map[string]string `env:"BRAZE_EVENT_NAMES"`
+	// PersonIDKey keys the hash that names a person's workflow, so that
+	// the workflow id holds no personal data. Changing it forgets, for
+	// events already received, the order they were applied in.
+	PersonIDKey string `env:"PERSON_ID_KEY, required"`
 }
 
 // Braze says how the worker reaches the customer's Braze instance.
@@ -161,16 +171,22 @@ func (t Temporal) check() error {
 		checkAddr("TEMPORAL_ADDRESS", t.Address),
 		checkNonEmpty("TEMPORAL_NAMESPACE", t.Namespace),
 		checkNonEmpty("TEMPORAL_TASK_QUEUE", t.TaskQueue),
+		checkPositive("DEDUPE_WINDOW", t.DedupeWindow),
 	)
 }
 
 func (e Extole) check() error {
 	var errs []error
-	if strings.TrimSpace(e.WebhookSecret) == "" {
-		errs = append(errs, errors.New("EXTOLE_WEBHOOK_SECRET: must not be empty"))
-	}
-	if e.AuthScheme != "hs256" && e.AuthScheme != "bearer" {
-		errs = append(errs, fmt.Errorf("EXTOLE_AUTH_SCHEME: %q is not hs256 or bearer", e.AuthScheme))
+	switch e.AuthScheme {
+	case "hs256", "bearer":
+		if strings.TrimSpace(e.WebhookSecret) == "" {
+			errs = append(errs, fmt.Errorf(
+				"EXTOLE_WEBHOOK_SECRET: required with EXTOLE_AUTH_SCHEME=%s", e.AuthScheme))
+		}
+	case "none":
+	default:
+		errs = append(errs, fmt.Errorf("EXTOLE_AUTH_SCHEME: %q is not hs256, bearer or none",
+			e.AuthScheme))
 	}
 	if len(e.Events) == 0 {
 		errs = append(errs, errors.New("EXTOLE_EVENTS: must list at least one event type"))
@@ -205,6 +221,9 @@ func (m Mapping) check() error {
 			"BRAZE_EXTERNAL_ID_FROM: %q is not partner_user_id or email_address", m.ExternalIDFrom))
 	}
 	errs = append(errs, checkBrazeString("BRAZE_ALIAS_LABEL", m.AliasLabel))
+	if len(m.PersonIDKey) < 16 {
+		errs = append(errs, errors.New("PERSON_ID_KEY: must have at least 16 characters"))
+	}
 	for t, name := range m.EventNames {
 		if !EventType.MatchString(t) {
 			errs = append(errs, fmt.Errorf("BRAZE_EVENT_NAMES: %q is not an Extole event type", t))

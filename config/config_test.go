@@ -16,7 +16,8 @@ import (
 // cfgtestStarterEnv is the least a starter needs, with env on top; an empty
 // value in env is kept, so that the test sees an empty variable.
 func cfgtestStarterEnv(env map[string]string) map[string]string {
-	m := map[string]string{"EXTOLE_WEBHOOK_SECRET": "test-webhook-secret"}
+	m := map[string]string{"EXTOLE_WEBHOOK_SECRET": "test-webhook-secret",
+		"PERSON_ID_KEY": "test-person-id-key-0123456789"}
 	maps.Copy(m, env)
 	return m
 }
@@ -58,11 +59,13 @@ func TestConfigStarterDefaults(t *testing.T) {
 		Mapping: config.Mapping{
 			ExternalIDFrom: "partner_user_id",
 			AliasLabel:     "extole_email",
+			PersonIDKey:    "test-person-id-key-0123456789",
 		},
 		Temporal: config.Temporal{
-			Address:   "127.0.0.1:7233",
-			Namespace: "default",
-			TaskQueue: "extole-braze",
+			Address:      "127.0.0.1:7233",
+			Namespace:    "default",
+			TaskQueue:    "extole-braze",
+			DedupeWindow: 192 * time.Hour,
 		},
 	}
 	if len(c.Mapping.EventNames) != 0 {
@@ -88,9 +91,10 @@ func TestConfigWorkerDefaults(t *testing.T) {
 			IdentityCacheTTL: 10 * time.Minute,
 		},
 		Temporal: config.Temporal{
-			Address:   "127.0.0.1:7233",
-			Namespace: "default",
-			TaskQueue: "extole-braze",
+			Address:      "127.0.0.1:7233",
+			Namespace:    "default",
+			TaskQueue:    "extole-braze",
+			DedupeWindow: 192 * time.Hour,
 		},
 		StopTimeout: 30 * time.Second,
 	}
@@ -129,12 +133,14 @@ func TestConfigStarterValues(t *testing.T) {
 			ExternalIDFrom:      "email_address",
 			AliasLabel:          "crm_email",
 			SubscriptionGroupID: "3e1a-group",
+			PersonIDKey:         "test-person-id-key-0123456789",
 			EventNames:          map[string]string{"converted": "purchase", "shared": "referral_shared"},
 		},
 		Temporal: config.Temporal{
-			Address:   "temporal.internal:7233",
-			Namespace: "referrals",
-			TaskQueue: "extole-braze-eu",
+			Address:      "temporal.internal:7233",
+			Namespace:    "referrals",
+			TaskQueue:    "extole-braze-eu",
+			DedupeWindow: 192 * time.Hour,
 		},
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -232,6 +238,14 @@ func TestConfigRefusesBadValues(t *testing.T) {
 			map[string]string{"TEMPORAL_TASK_QUEUE": ""}, "", "TEMPORAL_TASK_QUEUE"},
 
 		{"webhook secret missing", false, nil, "EXTOLE_WEBHOOK_SECRET", "EXTOLE_WEBHOOK_SECRET"},
+		{"bearer without a secret", false, map[string]string{"EXTOLE_AUTH_SCHEME": "bearer"},
+			"EXTOLE_WEBHOOK_SECRET", "EXTOLE_WEBHOOK_SECRET"},
+		{"person id key missing", false, nil, "PERSON_ID_KEY", "PERSON_ID_KEY"},
+		{"person id key too short", false,
+			map[string]string{"PERSON_ID_KEY": "0123456789abcde"}, "", "PERSON_ID_KEY"},
+		{"dedupe window zero", false, map[string]string{"DEDUPE_WINDOW": "0s"}, "", "DEDUPE_WINDOW"},
+		{"worker dedupe window negative", true,
+			map[string]string{"DEDUPE_WINDOW": "-1h"}, "", "DEDUPE_WINDOW"},
 		{"webhook secret blank", false,
 			map[string]string{"EXTOLE_WEBHOOK_SECRET": "  "}, "", "EXTOLE_WEBHOOK_SECRET"},
 		{"auth scheme basic", false,
@@ -292,7 +306,8 @@ func TestConfigRefusesBadValues(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.varName) {
 				t.Errorf("error %q does not name %s", err, tt.varName)
 			}
-			if tt.unset != "" && !errors.Is(err, envconfig.ErrMissingRequired) {
+			if tt.unset != "" && tt.unset != "EXTOLE_WEBHOOK_SECRET" &&
+				!errors.Is(err, envconfig.ErrMissingRequired) {
 				t.Errorf("error %q is not go-envconfig's missing required value", err)
 			}
 			// No other variable is blamed.
@@ -329,7 +344,7 @@ func TestConfigReportsEveryBadVariable(t *testing.T) {
 			name: "starter",
 			env: map[string]string{
 				"HTTP_ADDR":              "8080",
-				"EXTOLE_WEBHOOK_SECRET":  " ",
+				"PERSON_ID_KEY":          "short",
 				"EXTOLE_AUTH_SCHEME":     "basic",
 				"EXTOLE_EVENTS":          "reward_earned",
 				"EXTOLE_REWARD_STATES":   "PENDING",
@@ -384,7 +399,8 @@ func TestConfigVars(t *testing.T) {
 			cfg:  config.Starter{},
 			want: []config.Var{
 				{Name: "HTTP_ADDR", Default: ":8080"},
-				{Name: "EXTOLE_WEBHOOK_SECRET", Required: true},
+				{Name: "EXTOLE_WEBHOOK_SECRET"},
+				{Name: "PERSON_ID_KEY", Required: true},
 				{Name: "EXTOLE_EVENTS",
 					Default: "share_link_created,shared,converted,reward,subscribed,unsubscribed"},
 				{Name: "EXTOLE_REWARD_STATES", Default: "FULFILLED"},
@@ -468,5 +484,16 @@ func TestConfigVarsDefaultsAreLoaded(t *testing.T) {
 		if got != want {
 			t.Errorf("%s: Vars says default %q, LoadWorker/LoadStarter load %q", v.Name, v.Default, got)
 		}
+	}
+}
+
+// Authentication can be turned off, explicitly, for local development; no
+// secret is needed then.
+func TestConfigAuthNoneNeedsNoSecret(t *testing.T) {
+	c, err := config.LoadStarter(t.Context(), envconfig.MapLookuper(map[string]string{
+		"EXTOLE_AUTH_SCHEME": "none", "PERSON_ID_KEY": "test-person-id-key-0123456789",
+	}))
+	if err != nil || c.Extole.AuthScheme != "none" {
+		t.Fatalf("LoadStarter = %+v, %v; want auth none accepted", c.Extole, err)
 	}
 }

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/extole-braze/extole-braze/braze"
 	"github.com/extole-braze/extole-braze/config"
+	"github.com/extole-braze/extole-braze/person"
 )
 
 // The Extole event types with a fixed meaning; every other type that is not
@@ -26,9 +28,10 @@ const Partner = "Extole"
 // what to send. It is the input of the sync workflow, so an operator reads
 // it in the Temporal UI as the plan of the sync.
 type Sync struct {
-	EventID   string `json:"event_id"`
-	EventType string `json:"event_type"`
-	Program   string `json:"program,omitempty"`
+	EventID   string    `json:"event_id"`
+	EventType string    `json:"event_type"`
+	EventTime time.Time `json:"event_time"`
+	Program   string    `json:"program,omitempty"`
 
 	// ExternalID is the person's Braze external_id when the event carries
 	// the configured key; otherwise the person is looked up by Email.
@@ -37,6 +40,13 @@ type Sync struct {
 	// AliasLabel labels the alias (named by Email) created for a person
 	// Braze does not know.
 	AliasLabel string `json:"alias_label"`
+
+	// PersonWorkflowID names the workflow through which the syncs of this
+	// person take turns; it holds no personal data.
+	PersonWorkflowID string `json:"person_workflow_id"`
+	// RememberFor is how long the person's workflow remembers what it
+	// applied: the dedupe window.
+	RememberFor time.Duration `json:"remember_for"`
 
 	// Subscription marks a change of the person's email subscription.
 	Subscription bool `json:"subscription,omitempty"`
@@ -86,6 +96,7 @@ func (m *Mapper) Map(ev Event) (Sync, error) {
 	s := Sync{
 		EventID:    ev.EventID,
 		EventType:  ev.Type,
+		EventTime:  ev.EventTime,
 		Program:    ev.Program,
 		Email:      normalizeEmail(ev.Email),
 		AliasLabel: m.mapping.AliasLabel,
@@ -95,7 +106,12 @@ func (m *Mapper) Map(ev Event) (Sync, error) {
 	} else {
 		s.ExternalID = strings.TrimSpace(ev.PartnerUserID)
 	}
-	if s.ExternalID == "" && s.Email == "" {
+	switch {
+	case s.ExternalID != "":
+		s.PersonWorkflowID = person.WorkflowID([]byte(m.mapping.PersonIDKey), "external_id", s.ExternalID)
+	case s.Email != "":
+		s.PersonWorkflowID = person.WorkflowID([]byte(m.mapping.PersonIDKey), "email", s.Email)
+	default:
 		return Sync{}, invalid("the person has no %s and no email: Braze cannot identify them",
 			m.mapping.ExternalIDFrom)
 	}

@@ -16,13 +16,15 @@ import (
 	"github.com/extole-braze/extole-braze/braze"
 	"github.com/extole-braze/extole-braze/config"
 	"github.com/extole-braze/extole-braze/extole"
+	personwf "github.com/extole-braze/extole-braze/person"
 )
 
 // newMapper returns a mapper for the starter configuration read from env,
 // with the real defaults for every variable env leaves out.
 func newMapper(t testing.TB, env map[string]string) *extole.Mapper {
 	t.Helper()
-	vars := map[string]string{"EXTOLE_WEBHOOK_SECRET": "test-secret"}
+	vars := map[string]string{"EXTOLE_WEBHOOK_SECRET": "test-secret",
+		"PERSON_ID_KEY": testPersonIDKey}
 	maps.Copy(vars, env)
 	cfg, err := config.LoadStarter(t.Context(), envconfig.MapLookuper(vars))
 	if err != nil {
@@ -458,6 +460,19 @@ func TestMap(t *testing.T) {
 // checkSync compares two syncs, event times by the instant they name.
 func checkSync(t *testing.T, got, want extole.Sync) {
 	t.Helper()
+	if want.EventTime.IsZero() {
+		want.EventTime = eventTime
+	}
+	if !got.EventTime.Equal(want.EventTime) {
+		t.Errorf("EventTime = %v, want the Extole time %v", got.EventTime, want.EventTime)
+	}
+	got.EventTime = want.EventTime
+	if want.PersonWorkflowID == "" {
+		want.PersonWorkflowID = personwf.WorkflowID([]byte(testPersonIDKey), "external_id", want.ExternalID)
+		if want.ExternalID == "" {
+			want.PersonWorkflowID = personwf.WorkflowID([]byte(testPersonIDKey), "email", want.Email)
+		}
+	}
 	if len(got.Events) == len(want.Events) {
 		got.Events = slices.Clone(got.Events)
 		for i := range got.Events {
@@ -779,5 +794,31 @@ func TestEventName(t *testing.T) {
 		if got := tt.mapper.EventName(tt.typ); got != tt.want {
 			t.Errorf("EventName(%q) = %q, want %q", tt.typ, got, tt.want)
 		}
+	}
+}
+
+const testPersonIDKey = "test-person-id-key-0123456789"
+
+// The person's workflow id is the same for every event of the person, keyed,
+// and holds nothing of the identity it stands for.
+func TestMapPersonWorkflowID(t *testing.T) {
+	m := newMapper(t, nil)
+	byEmail := func(typ string) extole.Sync {
+		s, err := m.Map(mustParse(t, eventBody(t, typ, map[string]any{"email": " Ada@Example.com"})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a, b := byEmail("subscribed"), byEmail("unsubscribed")
+	if a.PersonWorkflowID != b.PersonWorkflowID {
+		t.Errorf("one person, two workflow ids: %s, %s", a.PersonWorkflowID, b.PersonWorkflowID)
+	}
+	id := a.PersonWorkflowID
+	if strings.Contains(strings.ToLower(id), "ada") || strings.Contains(id, "example") {
+		t.Errorf("workflow id %s holds the email", id)
+	}
+	if other := personwf.WorkflowID([]byte("another-key-0123456789"), "email", "ada@example.com"); other == id {
+		t.Error("the workflow id does not depend on PERSON_ID_KEY")
 	}
 }

@@ -111,7 +111,7 @@ func startTemporal(ctx context.Context, cli string) (string, func(), error) {
 	args := []string{"server", "start-dev", "--headless", "--ip", "127.0.0.1",
 		"--port", strconv.Itoa(port), "--log-level", "error"}
 	for _, key := range []string{workflows.EventTypeKey.GetName(), workflows.EventIDKey.GetName(),
-		workflows.ProgramKey.GetName()} {
+		workflows.ProgramKey.GetName(), workflows.RefusalKey.GetName()} {
 		args = append(args, "--search-attribute", key+"=Keyword")
 	}
 	cmd := exec.CommandContext(ctx, cli, args...)
@@ -163,6 +163,7 @@ func startStack(addr string) (*stack, func(), error) {
 		"BRAZE_API_KEY":               brazeKey,
 		"BRAZE_REQUEST_TIMEOUT":       "2s",
 		"EXTOLE_WEBHOOK_SECRET":       webhookSecret,
+		"PERSON_ID_KEY":               "integration-person-id-key",
 		"EXTOLE_EVENTS":               "share_link_created,shared,converted,shipped,reward,subscribed,unsubscribed",
 		"EXTOLE_REWARD_STATES":        "EARNED,FULFILLED,CANCELED",
 		"BRAZE_SUBSCRIPTION_GROUP_ID": groupID,

@@ -44,11 +44,12 @@ type Answer struct {
 
 // Server receives Extole webhooks and starts their syncs.
 type Server struct {
-	temporal  client.Client
-	taskQueue string
-	auth      *extole.Authenticator
-	mapper    *extole.Mapper
-	logger    *slog.Logger
+	temporal     client.Client
+	taskQueue    string
+	dedupeWindow time.Duration
+	auth         *extole.Authenticator
+	mapper       *extole.Mapper
+	logger       *slog.Logger
 }
 
 // New returns a server that starts syncs through c, as cfg says.
@@ -58,11 +59,12 @@ func New(c client.Client, cfg config.Starter, logger *slog.Logger) (*Server, err
 		return nil, err
 	}
 	return &Server{
-		temporal:  c,
-		taskQueue: cfg.Temporal.TaskQueue,
-		auth:      auth,
-		mapper:    extole.NewMapper(cfg.Extole, cfg.Mapping),
-		logger:    logger,
+		temporal:     c,
+		taskQueue:    cfg.Temporal.TaskQueue,
+		dedupeWindow: cfg.Temporal.DedupeWindow,
+		auth:         auth,
+		mapper:       extole.NewMapper(cfg.Extole, cfg.Mapping),
+		logger:       logger,
 	}, nil
 }
 
@@ -121,6 +123,7 @@ func (s *Server) receiveEvent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	sync.RememberFor = s.dedupeWindow
 
 	answer, err := s.start(r.Context(), ev, sync)
 	if err != nil {

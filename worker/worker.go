@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -17,12 +18,15 @@ import (
 	"github.com/extole-braze/extole-braze/activities"
 	"github.com/extole-braze/extole-braze/braze"
 	"github.com/extole-braze/extole-braze/config"
+	"github.com/extole-braze/extole-braze/engine"
+	"github.com/extole-braze/extole-braze/person"
 	"github.com/extole-braze/extole-braze/workflows"
 )
 
 // Run connects to Temporal and Braze and runs the workers until ctx is done,
 // then stops them, letting running activities finish for up to the
-// configured stop timeout.
+// configured stop timeout. It refuses to run on a namespace that forgets
+// closed syncs before the dedupe window ends.
 func Run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 	c, err := client.Dial(client.Options{
 		HostPort:  cfg.Temporal.Address,
@@ -33,6 +37,12 @@ func Run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 		return fmt.Errorf("worker: connect to Temporal at %s: %w", cfg.Temporal.Address, err)
 	}
 	defer c.Close()
+	checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = engine.CheckRetention(checkCtx, c, cfg.Temporal.Namespace, cfg.Temporal.DedupeWindow)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("worker: refusing to run: %w", err)
+	}
 
 	workers, err := New(c, cfg)
 	if err != nil {
@@ -54,9 +64,9 @@ func Run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 }
 
 // New returns the two workers of a process, not yet started: one for the
-// sync workflow and its Braze steps, one for lookups by email on a queue of
-// their own, which the server holds to the configured budget across every
-// worker of the queue.
+// sync and person workflows and their steps, one for lookups by email on a
+// queue of their own, which the server holds to the configured budget
+// across every worker of the queue.
 func New(c client.Client, cfg config.Worker) ([]worker.Worker, error) {
 	hc := &http.Client{Timeout: cfg.Braze.RequestTimeout}
 	bc, err := braze.New(cfg.Braze.Endpoint, cfg.Braze.APIKey, hc)
@@ -71,6 +81,9 @@ func New(c client.Client, cfg config.Worker) ([]worker.Worker, error) {
 	sync.RegisterWorkflowWithOptions(workflows.SyncEvent,
 		workflow.RegisterOptions{Name: workflows.SyncEventName})
 	sync.RegisterActivity(acts)
+	sync.RegisterWorkflowWithOptions(workflows.Person,
+		workflow.RegisterOptions{Name: person.WorkflowName})
+	sync.RegisterActivity(activities.NewOrdering(c))
 
 	lookups := worker.New(c, workflows.LookupQueue(cfg.Temporal.TaskQueue), worker.Options{
 		WorkerStopTimeout:            cfg.StopTimeout,

@@ -3,6 +3,8 @@
 package workflows
 
 import (
+	"errors"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -11,6 +13,7 @@ import (
 	"github.com/extole-braze/extole-braze/activities"
 	"github.com/extole-braze/extole-braze/braze"
 	"github.com/extole-braze/extole-braze/extole"
+	"github.com/extole-braze/extole-braze/person"
 )
 
 // Search attributes set on every sync, so that an operator finds a sync by
@@ -37,14 +40,21 @@ func LookupQueue(taskQueue string) string {
 	return taskQueue + "-lookups"
 }
 
+// RefusalKey is set on a sync that Braze refused, to the error type (such as
+// BrazeUnauthorized), so that an operator finds every sync a cause stopped.
+var RefusalKey = temporal.NewSearchAttributeKeyKeyword("BrazeRefusal")
+
 // Result is what a sync did, without personal data.
 type Result struct {
 	// Person says how the person was addressed: external_id, braze_id or
-	// user_alias.
-	Person       string `json:"person"`
+	// user_alias; empty when nothing had to be sent.
+	Person       string `json:"person,omitempty"`
 	AliasCreated bool   `json:"alias_created,omitempty"`
 	Events       int    `json:"events"`
 	Attributes   int    `json:"attributes"`
+	// Superseded lists what the sync did not apply because a newer Extole
+	// event had already set it: "subscription", "profile".
+	Superseded []string `json:"superseded,omitempty"`
 }
 
 // brazeStep is how every Braze step runs: a timeout above the client's own
@@ -59,40 +69,176 @@ var brazeStep = workflow.ActivityOptions{
 	},
 }
 
-// cacheStep is how the in-memory identity cache is read: at once, or not at
-// all.
-var cacheStep = workflow.LocalActivityOptions{StartToCloseTimeout: 5 * time.Second}
+// quickStep is how steps that only read this worker's memory or call
+// Temporal run: as local activities, retried briefly.
+var quickStep = workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second}
 
-// SyncEvent applies one Extole event to Braze: it resolves the person, creates
-// an alias for a person Braze does not know, then tracks the events and
-// attributes, or the subscription change, in one request.
+// SyncEvent applies one Extole event to Braze. It waits for its turn among
+// the syncs of the same person, so that a person's events apply in Extole
+// event-time order; drops what a newer event already set; resolves the
+// person, creating an alias for a person Braze does not know; then tracks
+// the events and attributes, or the subscription change, in one request.
 func SyncEvent(ctx workflow.Context, in extole.Sync) (Result, error) {
 	ctx = workflow.WithActivityOptions(ctx, brazeStep)
-	logger := workflow.GetLogger(ctx)
 
-	person, aliasCreated, err := resolvePerson(ctx, in)
+	applied, err := awaitTurn(ctx, in)
 	if err != nil {
 		return Result{}, err
 	}
-	logger.Info("person resolved", "person", person.Kind(), "alias_created", aliasCreated)
+
+	plan, superseded := withoutSuperseded(in, applied)
+	res, err := apply(ctx, plan)
+	res.Superseded = superseded
+	endTurn(ctx, in, plan, err == nil)
+	if err != nil {
+		recordRefusal(ctx, err)
+		return Result{}, err
+	}
+	return res, nil
+}
+
+// apply sends the plan to Braze: resolve the person, then one track request.
+func apply(ctx workflow.Context, plan extole.Sync) (Result, error) {
+	if len(plan.Events) == 0 && len(plan.Attributes) == 0 {
+		return Result{}, nil
+	}
+	logger := workflow.GetLogger(ctx)
+
+	who, aliasCreated, err := resolvePerson(ctx, plan)
+	if err != nil {
+		return Result{}, err
+	}
+	logger.Info("person resolved", "person", who.Kind(), "alias_created", aliasCreated)
 
 	var a *activities.Activities
 	step := a.TrackEvents
-	if in.Subscription {
+	if plan.Subscription {
 		step = a.UpdateSubscription
 	}
 	var tracked activities.TrackResult
-	err = workflow.ExecuteActivity(ctx, step, trackRequest(in, person)).Get(ctx, &tracked)
+	err = workflow.ExecuteActivity(ctx, step, trackRequest(plan, who)).Get(ctx, &tracked)
 	if err != nil {
 		return Result{}, err
 	}
-
 	return Result{
-		Person:       person.Kind(),
+		Person:       who.Kind(),
 		AliasCreated: aliasCreated,
 		Events:       tracked.Events,
 		Attributes:   tracked.Attributes,
 	}, nil
+}
+
+// awaitTurn asks the person's workflow for this sync's turn and waits for
+// it. The turn says what newer events have already applied.
+func awaitTurn(ctx workflow.Context, in extole.Sync) (person.Turn, error) {
+	info := workflow.GetInfo(ctx)
+	start := person.Start{
+		PersonWorkflowID: in.PersonWorkflowID,
+		TaskQueue:        info.TaskQueueName,
+		RememberFor:      in.RememberFor,
+		Request: person.Request{
+			WorkflowID: info.WorkflowExecution.ID,
+			RunID:      info.WorkflowExecution.RunID,
+			EventID:    in.EventID,
+			EventTime:  in.EventTime,
+		},
+	}
+	var o *activities.Ordering
+	lctx := workflow.WithLocalActivityOptions(ctx, quickStep)
+	if err := workflow.ExecuteLocalActivity(lctx, o.RequestTurn, start).Get(ctx, nil); err != nil {
+		return person.Turn{}, err
+	}
+	var turn person.Turn
+	workflow.GetSignalChannel(ctx, person.TurnSignal).Receive(ctx, &turn)
+	return turn, nil
+}
+
+// endTurn tells the person's workflow that this sync is over, and which
+// event times it applied. It runs even when the sync was canceled.
+func endTurn(ctx workflow.Context, in, plan extole.Sync, ok bool) {
+	info := workflow.GetInfo(ctx)
+	done := person.Done{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID}
+	if ok {
+		if hasSubscription(plan.Attributes) {
+			done.Subscription = in.EventTime
+		}
+		if hasProfile(plan.Attributes) {
+			done.Profile = in.EventTime
+		}
+	}
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	err := workflow.SignalExternalWorkflow(dctx, in.PersonWorkflowID, "", person.DoneSignal, done).
+		Get(dctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("could not end the turn; the person's workflow frees it "+
+			"once it sees this sync has ended", "error", err)
+	}
+}
+
+// recordRefusal marks the sync with the type of the error that stopped it.
+func recordRefusal(ctx workflow.Context, err error) {
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) {
+		return
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, RefusalKey.ValueSet(appErr.Type())); err != nil {
+		workflow.GetLogger(ctx).Warn("could not record the refusal", "error", err)
+	}
+}
+
+// Subscription attributes, ordered apart from the rest of the profile: an
+// unsubscribe must not be undone by an older subscribe that arrives late.
+var subscriptionFields = []string{"email_subscribe", "subscription_groups"}
+
+func hasSubscription(attrs map[string]any) bool {
+	for _, f := range subscriptionFields {
+		if _, ok := attrs[f]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+func hasProfile(attrs map[string]any) bool {
+	n := 0
+	for _, f := range subscriptionFields {
+		if _, ok := attrs[f]; ok {
+			n++
+		}
+	}
+	return len(attrs) > n
+}
+
+// withoutSuperseded drops the attributes that an event with a later Extole
+// time has already applied. Events are kept: Braze files each at its own
+// time.
+func withoutSuperseded(in extole.Sync, applied person.Turn) (extole.Sync, []string) {
+	t := in.EventTime
+	oldSubscription := hasSubscription(in.Attributes) && t.Before(applied.Subscription)
+	oldProfile := hasProfile(in.Attributes) && t.Before(applied.Profile)
+	if !oldSubscription && !oldProfile {
+		return in, nil
+	}
+	var superseded []string
+	attrs := make(map[string]any, len(in.Attributes))
+	for k, v := range in.Attributes {
+		isSubscription := slices.Contains(subscriptionFields, k)
+		if isSubscription && oldSubscription || !isSubscription && oldProfile {
+			continue
+		}
+		attrs[k] = v
+	}
+	if oldSubscription {
+		superseded = append(superseded, "subscription")
+	}
+	if oldProfile {
+		superseded = append(superseded, "profile")
+	}
+	if len(attrs) == 0 {
+		attrs = nil
+	}
+	in.Attributes = attrs
+	return in, superseded
 }
 
 // resolvePerson finds how to address the person in Braze: by the external id
@@ -106,7 +252,7 @@ func resolvePerson(ctx workflow.Context, in extole.Sync) (braze.UserRef, bool, e
 	var a *activities.Activities
 
 	var found activities.LookupResult
-	cacheCtx := workflow.WithLocalActivityOptions(ctx, cacheStep)
+	cacheCtx := workflow.WithLocalActivityOptions(ctx, quickStep)
 	if err := workflow.ExecuteLocalActivity(cacheCtx, a.CachedPerson, in.Email).Get(ctx, &found); err != nil {
 		return braze.UserRef{}, false, err
 	}

@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -17,6 +18,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/extole-braze/extole-braze/config"
+	"github.com/extole-braze/extole-braze/engine"
 	"github.com/extole-braze/extole-braze/starter"
 )
 
@@ -53,6 +55,12 @@ func run(ctx context.Context, cfg config.Starter, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Extole.AuthScheme == "none" {
+		logger.Warn("WEBHOOK AUTHENTICATION IS OFF (EXTOLE_AUTH_SCHEME=none): anyone who " +
+			"reaches the endpoint can post events. Use it for local development only.")
+	}
+	ctx, refuse := context.WithCancelCause(ctx)
+	go watchRetention(ctx, refuse, c, cfg.Temporal, logger)
 	httpServer := &http.Server{
 		Addr:              cfg.HTTPAddr,
 		Handler:           srv.Routes(),
@@ -70,6 +78,10 @@ func run(ctx context.Context, cfg config.Starter, logger *slog.Logger) error {
 		return err
 	case <-ctx.Done():
 	}
+	if err := context.Cause(ctx); !errors.Is(err, context.Canceled) {
+		_ = httpServer.Close()
+		return err
+	}
 	logger.Info("starter stopping")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -77,4 +89,29 @@ func run(ctx context.Context, cfg config.Starter, logger *slog.Logger) error {
 		return err
 	}
 	return nil
+}
+
+// watchRetention checks, as soon as Temporal answers, that the namespace keeps
+// closed syncs for the dedupe window, and stops the starter if it does not:
+// it would otherwise accept redeliveries it cannot recognise.
+func watchRetention(ctx context.Context, refuse context.CancelCauseFunc, c client.Client,
+	cfg config.Temporal, logger *slog.Logger) {
+	for {
+		checkCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := engine.CheckRetention(checkCtx, c, cfg.Namespace, cfg.DedupeWindow)
+		cancel()
+		switch {
+		case err == nil:
+			return
+		case errors.Is(err, engine.ErrRetentionTooShort):
+			refuse(fmt.Errorf("refusing to run: %w", err))
+			return
+		}
+		logger.Warn("cannot check the namespace retention yet; will retry", "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(15 * time.Second):
+		}
+	}
 }

@@ -1,0 +1,184 @@
+package workflows
+
+import (
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/extole-braze/extole-braze/activities"
+	"github.com/extole-braze/extole-braze/person"
+)
+
+// settleDelay is how long a free person's workflow waits after a first
+// request before it grants a turn, so that events of one person that arrive
+// together, in any order, are applied in event-time order.
+const settleDelay = time.Second
+
+// holderCheckEvery is how often a person's workflow checks that the sync
+// holding the turn is still running: a terminated sync never says it is done.
+const holderCheckEvery = time.Minute
+
+// maxPersonHistory bounds the history of one run of a person's workflow; it
+// continues as new beyond it.
+const maxPersonHistory = 5000
+
+// Person grants the syncs of one person their turns, one at a time, in Extole
+// event-time order, and remembers the latest event times applied, until it
+// has been idle for the dedupe window.
+func Person(ctx workflow.Context, st person.State) error {
+	requests := workflow.GetSignalChannel(ctx, person.RequestSignal)
+	dones := workflow.GetSignalChannel(ctx, person.DoneSignal)
+	var settleUntil time.Time
+
+	for {
+		now := workflow.Now(ctx)
+		if st.Holder == nil && len(st.Pending) > 0 && !now.Before(settleUntil) {
+			if err := grant(ctx, &st); err != nil {
+				return err
+			}
+		}
+		if st.Holder == nil && len(st.Pending) == 0 && historyFull(ctx) {
+			if drained := drain(ctx, requests, dones, &st); !drained {
+				return workflow.NewContinueAsNewError(ctx, Person, st)
+			}
+			continue
+		}
+
+		wait := st.RememberFor
+		switch {
+		case st.Holder != nil:
+			wait = holderCheckEvery
+		case len(st.Pending) > 0:
+			wait = settleUntil.Sub(now)
+		}
+		timerCtx, cancelTimer := workflow.WithCancel(ctx)
+		fired := false
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(requests, func(c workflow.ReceiveChannel, _ bool) {
+			var r person.Request
+			c.Receive(ctx, &r)
+			if st.Holder == nil && len(st.Pending) == 0 {
+				settleUntil = workflow.Now(ctx).Add(settleDelay)
+			}
+			addRequest(&st, r)
+		})
+		sel.AddReceive(dones, func(c workflow.ReceiveChannel, _ bool) {
+			var d person.Done
+			c.Receive(ctx, &d)
+			finish(&st, d)
+		})
+		sel.AddFuture(workflow.NewTimer(timerCtx, wait), func(workflow.Future) { fired = true })
+		sel.Select(ctx)
+		cancelTimer()
+
+		if !fired {
+			continue
+		}
+		switch {
+		case st.Holder != nil:
+			if err := checkHolder(ctx, &st); err != nil {
+				return err
+			}
+		case len(st.Pending) == 0:
+			// Idle for the whole dedupe window: nothing left to remember.
+			if drained := drain(ctx, requests, dones, &st); !drained {
+				return nil
+			}
+		}
+	}
+}
+
+// addRequest queues a request. A new run of the sync holding the turn (an
+// operator reset it) takes the turn over: the old run is gone.
+func addRequest(st *person.State, r person.Request) {
+	if st.Holder != nil && st.Holder.WorkflowID == r.WorkflowID {
+		st.Holder = nil
+	}
+	st.Pending = slices.DeleteFunc(st.Pending, func(p person.Request) bool {
+		return p.WorkflowID == r.WorkflowID
+	})
+	st.Pending = append(st.Pending, r)
+}
+
+// grant gives the turn to the pending request with the earliest event time.
+func grant(ctx workflow.Context, st *person.State) error {
+	next := slices.MinFunc(st.Pending, func(a, b person.Request) int {
+		switch {
+		case a.Before(b):
+			return -1
+		case b.Before(a):
+			return 1
+		}
+		return 0
+	})
+	st.Pending = slices.DeleteFunc(st.Pending, func(p person.Request) bool {
+		return p.WorkflowID == next.WorkflowID
+	})
+	st.Holder = &next
+	return workflow.SignalExternalWorkflow(ctx, next.WorkflowID, next.RunID,
+		person.TurnSignal, st.Applied).Get(ctx, nil)
+}
+
+// finish ends the holder's turn and keeps the latest times it applied.
+func finish(st *person.State, d person.Done) {
+	if st.Holder == nil || st.Holder.WorkflowID != d.WorkflowID || st.Holder.RunID != d.RunID {
+		return
+	}
+	st.Holder = nil
+	if d.Subscription.After(st.Applied.Subscription) {
+		st.Applied.Subscription = d.Subscription
+	}
+	if d.Profile.After(st.Applied.Profile) {
+		st.Applied.Profile = d.Profile
+	}
+}
+
+// checkHolder frees the turn of a sync that ended without saying so.
+func checkHolder(ctx workflow.Context, st *person.State) error {
+	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+	})
+	var o *activities.Ordering
+	var running bool
+	err := workflow.ExecuteLocalActivity(ctx, o.SyncRunning, st.Holder.WorkflowID,
+		st.Holder.RunID).Get(ctx, &running)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("could not check the sync holding the turn", "error", err)
+		return nil
+	}
+	if !running {
+		workflow.GetLogger(ctx).Warn("the sync holding the turn ended without releasing it",
+			"sync", st.Holder.WorkflowID)
+		st.Holder = nil
+	}
+	return nil
+}
+
+// drain takes the signals that arrived meanwhile; it reports whether there
+// were any, in which case the workflow must go on.
+func drain(ctx workflow.Context, requests, dones workflow.ReceiveChannel, st *person.State) bool {
+	got := false
+	for {
+		var r person.Request
+		if !requests.ReceiveAsync(&r) {
+			break
+		}
+		addRequest(st, r)
+		got = true
+	}
+	for {
+		var d person.Done
+		if !dones.ReceiveAsync(&d) {
+			break
+		}
+		finish(st, d)
+		got = true
+	}
+	return got
+}
+
+func historyFull(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > maxPersonHistory
+}
