@@ -40,6 +40,7 @@ const (
 	brazeKey      = "integration-braze-key"
 	taskQueue     = "extole-braze-it"
 	groupID       = "group-from-config"
+	personIDKey   = "integration-person-id-key"
 )
 
 // stack is what every test shares: one Temporal server, one emulator, one
@@ -163,7 +164,7 @@ func startStack(addr string) (*stack, func(), error) {
 		"BRAZE_API_KEY":               brazeKey,
 		"BRAZE_REQUEST_TIMEOUT":       "2s",
 		"EXTOLE_WEBHOOK_SECRET":       webhookSecret,
-		"PERSON_ID_KEY":               "integration-person-id-key",
+		"PERSON_ID_KEY":               personIDKey,
 		"EXTOLE_EVENTS":               "share_link_created,shared,converted,shipped,reward,subscribed,unsubscribed",
 		"EXTOLE_REWARD_STATES":        "EARNED,FULFILLED,CANCELED",
 		"BRAZE_SUBSCRIPTION_GROUP_ID": groupID,

@@ -143,7 +143,7 @@ func TestTemporalDownAnswers503(t *testing.T) {
 	env := map[string]string{
 		"TEMPORAL_ADDRESS":      "127.0.0.1:1",
 		"EXTOLE_WEBHOOK_SECRET": webhookSecret,
-		"PERSON_ID_KEY":         "integration-person-id-key",
+		"PERSON_ID_KEY":         personIDKey,
 	}
 	cfg, err := config.LoadStarter(context.Background(), envconfig.MapLookuper(env))
 	if err != nil {

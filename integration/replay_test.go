@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/extole-braze/extole-braze/brazeemu"
+	"github.com/extole-braze/extole-braze/person"
 	"github.com/extole-braze/extole-braze/workflows"
 )
 
@@ -43,6 +44,12 @@ func TestRealHistoriesReplay(t *testing.T) {
 		}, func(t *testing.T) map[string]any {
 			return event(t, "shared", map[string]any{"partner_user_id": "replay-2"})
 		}},
+		{"superseded-subscription", nil, func(t *testing.T) map[string]any {
+			// Older than the unsubscribe of the same person below.
+			b := event(t, "subscribed", map[string]any{"email": "replay-new@example.com"})
+			b["event_time"] = "2020-01-01T00:00:00Z"
+			return b
+		}},
 		{"braze-refusal", func() {
 			it.braze.Inject(brazeemu.Fault{Path: brazeemu.PathTrack, Status: http.StatusForbidden, Count: 1})
 		}, func(t *testing.T) map[string]any {
@@ -52,6 +59,8 @@ func TestRealHistoriesReplay(t *testing.T) {
 	replayer := worker.NewWorkflowReplayer()
 	replayer.RegisterWorkflowWithOptions(workflows.SyncEvent,
 		workflow.RegisterOptions{Name: workflows.SyncEventName})
+	replayer.RegisterWorkflowWithOptions(workflows.Person,
+		workflow.RegisterOptions{Name: person.WorkflowName})
 	record := os.Getenv("RECORD_HISTORIES")
 
 	for _, sc := range scenarios {
@@ -68,20 +77,32 @@ func TestRealHistoriesReplay(t *testing.T) {
 			}
 			_, _ = waitSync(t, id)
 
-			hist := history(t, workflows.ID(id))
-			if err := replayer.ReplayWorkflowHistory(nil, hist); err != nil {
-				t.Fatalf("replay: %v", err)
-			}
-			if record != "" {
-				b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(filepath.Join(record, sc.name+".json"), b, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			replay(t, replayer, workflows.ID(id), sc.name, record)
 		})
+	}
+	// The person's workflow of the email used above, which has granted
+	// several turns by now.
+	personID := person.WorkflowID([]byte(personIDKey), "email", "replay-new@example.com")
+	replay(t, replayer, personID, "person", record)
+}
+
+// replay replays a workflow's history, and records it when record names a
+// folder.
+func replay(t *testing.T, replayer worker.WorkflowReplayer, workflowID, name, record string) {
+	t.Helper()
+	hist := history(t, workflowID)
+	if err := replayer.ReplayWorkflowHistory(nil, hist); err != nil {
+		t.Fatalf("replay %s: %v", name, err)
+	}
+	if record == "" {
+		return
+	}
+	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(record, name+".json"), b, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
