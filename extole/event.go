@@ -52,7 +52,8 @@ var (
 )
 
 // Parse decodes and checks one webhook body. Fields are matched by their
-// exact names; fields we do not know are ignored, whatever they hold.
+// exact names; fields we do not know are ignored, whatever they hold. Errors
+// name the field but never repeat its value, which may be personal data.
 func Parse(body []byte) (Event, error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(body, &fields); err != nil {
@@ -129,10 +130,10 @@ func (ev *Event) setTime(s string) error {
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return invalid("event_time: %q is not an RFC 3339 time", truncate(s, 40))
+		return invalid("event_time: not an RFC 3339 time")
 	}
 	if t = t.UTC(); t.Before(minTime) || t.After(maxTime) {
-		return invalid("event_time: %q is out of range", truncate(s, 40))
+		return invalid("event_time: out of range (years 1 to 9999)")
 	}
 	ev.EventTime = t
 	return nil
@@ -150,7 +151,7 @@ func (ev *Event) setFaceValue(v any) error {
 		// Some Extole bodies send money as a string; keep it only if numeric.
 		n := strings.TrimSpace(v)
 		if !jsonNumber.MatchString(n) {
-			return invalid("face_value: %q is not a number", truncate(v, 40))
+			return invalid("face_value: not a number")
 		}
 		ev.FaceValue = json.Number(n)
 	default:
@@ -164,15 +165,14 @@ func (ev Event) check() error {
 	case ev.Type == "":
 		return invalid("type: required")
 	case !eventType.MatchString(ev.Type):
-		return invalid("type: %q is not an event type (lower case letters, digits, _)",
-			truncate(ev.Type, 64))
+		return invalid("type: not an event type (lower case letters, digits, _)")
 	case ev.EventID == "":
 		return invalid("event_id: required")
 	case !eventID.MatchString(ev.EventID):
 		return invalid("event_id: must be 1 to 128 letters, digits or . _ : - " +
 			"(starting with a letter or digit)")
 	case ev.Funnel != "" && ev.Funnel != "advocate" && ev.Funnel != "friend":
-		return invalid("funnel: %q is not advocate or friend", truncate(ev.Funnel, 40))
+		return invalid("funnel: must be advocate or friend")
 	}
 	return nil
 }

@@ -18,7 +18,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -85,7 +87,27 @@ func run(m *testing.M) (int, error) {
 	}
 	defer stop()
 	it = s
-	return m.Run(), nil
+	code := m.Run()
+	if leaks := personalDataIn(s.logs.String()); len(leaks) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: the logs of this run hold personal data or secrets: %q\n", leaks)
+		return 1, nil
+	}
+	return code, nil
+}
+
+// emailShaped matches anything that looks like an email address.
+var emailShaped = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
+
+// personalDataIn returns what the logs of a run must never hold: any email
+// address, the names and the secrets the tests use.
+func personalDataIn(logs string) []string {
+	leaks := emailShaped.FindAllString(logs, 5)
+	for _, secret := range []string{"Lovelace", "Ada", webhookSecret, brazeKey, personIDKey} {
+		if strings.Contains(logs, secret) {
+			leaks = append(leaks, secret)
+		}
+	}
+	return leaks
 }
 
 // temporalCLI finds the Temporal CLI that `make test` builds.

@@ -226,3 +226,19 @@ func signed(t *testing.T, body map[string]any) (string, []byte, map[string]strin
 	id, _ := body["event_id"].(string)
 	return id, raw, map[string]string{extole.SignatureHeader: extole.SignHex(webhookSecret, raw)}
 }
+
+// The check that ends every run finds what it looks for, and has logs to
+// look at: every process of the stack logs into the buffer it reads.
+func TestLogCheckSeesPersonalData(t *testing.T) {
+	deliver(t, event(t, "shared", map[string]any{"partner_user_id": "u-logs",
+		"email": "grace.hopper@example.com", "first_name": "Ada", "last_name": "Lovelace"}))
+	logs := it.logs.String()
+	for _, line := range []string{`msg="event accepted"`, `msg="person resolved"`, `msg="Started Worker"`} {
+		if !strings.Contains(logs, line) {
+			t.Errorf("the logs lack %s: the check would look at nothing", line)
+		}
+	}
+	if leaks := personalDataIn("user grace.hopper@example.com signed up"); len(leaks) != 1 {
+		t.Errorf("personalDataIn found %q in a line with an email", leaks)
+	}
+}
