@@ -48,6 +48,7 @@ const (
 // stack is what every test shares: one Temporal server, one emulator, one
 // worker and one starter, as a deployment would have them.
 type stack struct {
+	cli          string // the Temporal CLI
 	temporalAddr string
 	temporal     client.Client
 	braze        *brazeemu.Server
@@ -86,6 +87,7 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer stop()
+	s.cli = cli
 	it = s
 	code := m.Run()
 	if leaks := personalDataIn(s.logs.String()); len(leaks) > 0 {
