@@ -70,6 +70,7 @@ type Mapping struct {
 type Braze struct {
 	Endpoint       string        `env:"BRAZE_REST_ENDPOINT, required"`
 	APIKey         string        `env:"BRAZE_API_KEY, required"`
+	// RequestTimeout bounds one Braze request, at most MaxRequestTimeout.
 	RequestTimeout time.Duration `env:"BRAZE_REQUEST_TIMEOUT, default=10s"`
 	// LookupsPerMinute is the /users/export/ids budget shared by all
 	// workers of the task queue: Braze allows 250 a minute on workspaces
@@ -79,6 +80,12 @@ type Braze struct {
 	// person it found by email; 0 turns the cache off.
 	IdentityCacheTTL time.Duration `env:"BRAZE_IDENTITY_CACHE_TTL, default=10m"`
 }
+
+// MaxRequestTimeout is the longest Braze request a worker may wait for. A
+// sync gives each Braze step a little longer than this before it tries the
+// step again elsewhere, which is how the step of a worker that crashed is
+// taken over.
+const MaxRequestTimeout = 20 * time.Second
 
 // Starter is the configuration of the process that receives Extole webhooks.
 type Starter struct {
@@ -256,6 +263,10 @@ func (b Braze) check() error {
 		errs = append(errs, errors.New("BRAZE_API_KEY: remove the quotes around the key"))
 	}
 	errs = append(errs, checkPositive("BRAZE_REQUEST_TIMEOUT", b.RequestTimeout))
+	if b.RequestTimeout > MaxRequestTimeout {
+		errs = append(errs, fmt.Errorf("BRAZE_REQUEST_TIMEOUT: %s is longer than the %s allowed",
+			b.RequestTimeout, MaxRequestTimeout))
+	}
 	if b.LookupsPerMinute <= 0 {
 		errs = append(errs, fmt.Errorf("BRAZE_LOOKUPS_PER_MINUTE: %d is not a positive number",
 			b.LookupsPerMinute))

@@ -220,6 +220,8 @@ func TestConfigRefusesBadValues(t *testing.T) {
 			map[string]string{"BRAZE_REQUEST_TIMEOUT": "0s"}, "", "BRAZE_REQUEST_TIMEOUT"},
 		{"request timeout negative", true,
 			map[string]string{"BRAZE_REQUEST_TIMEOUT": "-1s"}, "", "BRAZE_REQUEST_TIMEOUT"},
+		{"request timeout longer than a Braze step may take", true,
+			map[string]string{"BRAZE_REQUEST_TIMEOUT": "21s"}, "", "BRAZE_REQUEST_TIMEOUT"},
 		{"lookups per minute zero", true,
 			map[string]string{"BRAZE_LOOKUPS_PER_MINUTE": "0"}, "", "BRAZE_LOOKUPS_PER_MINUTE"},
 		{"lookups per minute negative", true,

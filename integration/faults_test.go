@@ -25,8 +25,13 @@ type tally struct {
 
 // count looks the events up in Braze by their extole_event_id.
 func count(ids []string) tally {
+	return countIn(it.braze, ids)
+}
+
+// countIn looks the events up in the emulator by their extole_event_id.
+func countIn(emu *brazeemu.Server, ids []string) tally {
 	seen := map[string]int{}
-	for _, e := range it.braze.Events() {
+	for _, e := range emu.Events() {
 		if id, ok := e.Properties["extole_event_id"].(string); ok {
 			seen[id]++
 		}

@@ -125,6 +125,11 @@ func temporalCLI() (string, error) {
 	return filepath.Abs(path)
 }
 
+// searchAttributes are the Keyword search attributes the syncs set, which
+// a Temporal server must have registered.
+var searchAttributes = []string{workflows.EventTypeKey.GetName(), workflows.EventIDKey.GetName(),
+	workflows.ProgramKey.GetName(), workflows.RefusalKey.GetName()}
+
 // startTemporal starts an in-memory Temporal dev server on a free port, with
 // the search attributes the sync sets, and waits until it serves.
 func startTemporal(ctx context.Context, cli string) (string, func(), error) {
@@ -135,8 +140,7 @@ func startTemporal(ctx context.Context, cli string) (string, func(), error) {
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	args := []string{"server", "start-dev", "--headless", "--ip", "127.0.0.1",
 		"--port", strconv.Itoa(port), "--log-level", "error"}
-	for _, key := range []string{workflows.EventTypeKey.GetName(), workflows.EventIDKey.GetName(),
-		workflows.ProgramKey.GetName(), workflows.RefusalKey.GetName()} {
+	for _, key := range searchAttributes {
 		args = append(args, "--search-attribute", key+"=Keyword")
 	}
 	cmd := exec.CommandContext(ctx, cli, args...)
@@ -245,14 +249,25 @@ func startStack(addr string) (*stack, func(), error) {
 // returns the status and the decoded JSON answer.
 func post(t *testing.T, body []byte) (int, map[string]any) {
 	t.Helper()
-	return postWith(t, body, map[string]string{
+	return postTo(t, it.endpoint, body)
+}
+
+// postTo sends body, signed with the webhook secret, to a starter's endpoint.
+func postTo(t *testing.T, endpoint string, body []byte) (int, map[string]any) {
+	t.Helper()
+	return postWithTo(t, endpoint, body, map[string]string{
 		extole.SignatureHeader: extole.SignHex(webhookSecret, body),
 	})
 }
 
 func postWith(t *testing.T, body []byte, headers map[string]string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, it.endpoint, bytes.NewReader(body))
+	return postWithTo(t, it.endpoint, body, headers)
+}
+
+func postWithTo(t *testing.T, endpoint string, body []byte, headers map[string]string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,10 +302,17 @@ func mustJSON(t *testing.T, v any) []byte {
 // its result, or the error it failed with.
 func waitSync(t *testing.T, eventID string) (workflows.Result, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	return waitSyncIn(t, it.temporal, eventID, time.Minute)
+}
+
+// waitSyncIn waits, up to limit, for the sync of an event in the Temporal
+// that c reaches.
+func waitSyncIn(t *testing.T, c client.Client, eventID string, limit time.Duration) (workflows.Result, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	var res workflows.Result
-	err := it.temporal.GetWorkflow(ctx, workflows.ID(eventID), "").Get(ctx, &res)
+	err := c.GetWorkflow(ctx, workflows.ID(eventID), "").Get(ctx, &res)
 	if ctx.Err() != nil {
 		t.Fatalf("sync of %s did not finish in time", eventID)
 	}

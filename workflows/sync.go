@@ -12,6 +12,7 @@ import (
 
 	"github.com/extole-braze/extole-braze/activities"
 	"github.com/extole-braze/extole-braze/braze"
+	"github.com/extole-braze/extole-braze/config"
 	"github.com/extole-braze/extole-braze/extole"
 	"github.com/extole-braze/extole-braze/person"
 )
@@ -57,11 +58,13 @@ type Result struct {
 	Superseded []string `json:"superseded,omitempty"`
 }
 
-// brazeStep is how every Braze step runs: a timeout above the client's own
-// request timeout, and retries with backoff for as long as Braze is down.
-// Braze's refusals are non-retryable errors, so they end the retries at once.
+// brazeStep is how every Braze step runs: a timeout above the longest
+// request a worker may make, after which the step is tried again (by
+// another worker, when this one crashed), and retries with backoff for as
+// long as Braze is down. Braze's refusals are non-retryable errors, so they
+// end the retries at once.
 var brazeStep = workflow.ActivityOptions{
-	StartToCloseTimeout: time.Minute,
+	StartToCloseTimeout: config.MaxRequestTimeout + 10*time.Second,
 	RetryPolicy: &temporal.RetryPolicy{
 		InitialInterval:    time.Second,
 		BackoffCoefficient: 2,

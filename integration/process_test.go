@@ -1,0 +1,305 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/extole-braze/extole-braze/brazeemu"
+)
+
+// processes is a deployment made of the real programs: a Temporal dev
+// server on a SQLite file, which a test can kill and start again, and the
+// worker and starter binaries, which a test can kill with SIGKILL.
+type processes struct {
+	t        *testing.T
+	port     int
+	dbFile   string
+	env      []string
+	braze    *brazeemu.Server
+	endpoint string
+	client   client.Client
+
+	temporal, worker, starter *exec.Cmd
+}
+
+// syncTimeout is how long a test waits for a sync whose worker or server
+// died: a step of a dead worker is tried again after its 30 s timeout.
+const syncTimeout = 2 * time.Minute
+
+// startProcesses starts Temporal, the emulator, the worker and the starter.
+func startProcesses(t *testing.T) *processes {
+	t.Helper()
+	bin := programs(t)
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpPort, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu := brazeemu.New(brazeemu.Options{APIKey: brazeKey})
+	emuServer := httptest.NewServer(emu)
+	t.Cleanup(emuServer.Close)
+
+	p := &processes{
+		t:        t,
+		port:     port,
+		dbFile:   filepath.Join(t.TempDir(), "temporal.db"),
+		braze:    emu,
+		endpoint: fmt.Sprintf("http://127.0.0.1:%d/extole/events", httpPort),
+	}
+	p.env = []string{
+		"TEMPORAL_ADDRESS=" + p.temporalAddr(),
+		"TEMPORAL_TASK_QUEUE=" + taskQueue,
+		"HTTP_ADDR=127.0.0.1:" + strconv.Itoa(httpPort),
+		"BRAZE_REST_ENDPOINT=" + emuServer.URL,
+		"BRAZE_API_KEY=" + brazeKey,
+		"BRAZE_REQUEST_TIMEOUT=2s",
+		"EXTOLE_WEBHOOK_SECRET=" + webhookSecret,
+		"PERSON_ID_KEY=" + personIDKey,
+		"WORKER_STOP_TIMEOUT=5s",
+	}
+	p.startTemporal()
+	// The worker and the starter refuse a namespace that forgets closed
+	// syncs within the dedupe window, as the dev stack's does by default.
+	p.cli("operator", "namespace", "update", "--retention", "192h", "default")
+
+	p.client, err = client.Dial(client.Options{HostPort: p.temporalAddr(), Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.client.Close)
+
+	p.worker = p.start(filepath.Join(bin, "worker"))
+	p.starter = p.start(filepath.Join(bin, "starter"))
+	p.waitStarter()
+	t.Cleanup(func() {
+		for _, cmd := range []*exec.Cmd{p.starter, p.worker, p.temporal} {
+			stop(cmd, syscall.SIGTERM)
+		}
+	})
+	return p
+}
+
+func (p *processes) temporalAddr() string {
+	return "127.0.0.1:" + strconv.Itoa(p.port)
+}
+
+// startTemporal starts the dev server on the stack's database file and port,
+// as `make run` does, and waits until it serves.
+func (p *processes) startTemporal() {
+	p.t.Helper()
+	args := []string{"server", "start-dev", "--headless", "--ip", "127.0.0.1",
+		"--port", strconv.Itoa(p.port), "--db-filename", p.dbFile,
+		"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=1",
+		"--log-level", "error"}
+	for _, key := range searchAttributes {
+		args = append(args, "--search-attribute", key+"=Keyword")
+	}
+	cmd := exec.Command(it.cli, args...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		p.t.Fatalf("start Temporal: %v", err)
+	}
+	p.temporal = cmd
+	if err := waitHealthy(p.temporalAddr(), time.Minute); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// cli runs the Temporal CLI against the stack's server.
+func (p *processes) cli(args ...string) {
+	p.t.Helper()
+	out, err := exec.Command(it.cli, append(args, "--address", p.temporalAddr())...).CombinedOutput()
+	if err != nil {
+		p.t.Fatalf("temporal %v: %v\n%s", args, err, out)
+	}
+}
+
+// start runs one of our programs, its log lines joining the run's logs,
+// which must never hold personal data.
+func (p *processes) start(path string) *exec.Cmd {
+	p.t.Helper()
+	cmd := exec.Command(path)
+	cmd.Env = p.env
+	cmd.Stdout, cmd.Stderr = it.logs, it.logs
+	if err := cmd.Start(); err != nil {
+		p.t.Fatalf("start %s: %v", path, err)
+	}
+	return cmd
+}
+
+func (p *processes) waitStarter() {
+	p.t.Helper()
+	health := p.endpoint[:len(p.endpoint)-len("/extole/events")] + "/healthz"
+	for range 100 {
+		if resp, err := http.Get(health); err == nil {
+			resp.Body.Close()
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p.t.Fatal("the starter did not come up")
+}
+
+// stop signals a process and waits for it to end.
+func stop(cmd *exec.Cmd, sig syscall.Signal) {
+	if cmd == nil || cmd.ProcessState != nil {
+		return
+	}
+	_ = cmd.Process.Signal(sig)
+	_ = cmd.Wait()
+}
+
+// postAccepted posts n events of distinct people and returns their ids.
+func (p *processes) postAccepted(n int) []string {
+	p.t.Helper()
+	var ids []string
+	for i := range n {
+		body := event(p.t, "converted", map[string]any{"partner_user_id": fmt.Sprintf("proc-%d-%s", i, newEventID(p.t))})
+		if status, answer := postTo(p.t, p.endpoint, mustJSON(p.t, body)); status != http.StatusOK || answer["status"] != "accepted" {
+			p.t.Fatalf("event %d: %d %v", i, status, answer)
+		}
+		ids = append(ids, body["event_id"].(string))
+	}
+	return ids
+}
+
+// waitAll waits for every sync and counts, in Braze, what arrived.
+func (p *processes) waitAll(ids []string) tally {
+	p.t.Helper()
+	for _, id := range ids {
+		if _, err := waitSyncIn(p.t, p.client, id, syncTimeout); err != nil {
+			p.t.Fatalf("sync %s: %v", id, err)
+		}
+	}
+	return countIn(p.braze, ids)
+}
+
+// waitTracks waits until Braze has been sent at least n track requests.
+func (p *processes) waitTracks(n int) {
+	p.t.Helper()
+	for range 300 {
+		if p.braze.RequestCount(brazeemu.PathTrack) >= n {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p.t.Fatalf("Braze saw %d track requests, want %d", p.braze.RequestCount(brazeemu.PathTrack), n)
+}
+
+// The worker is killed with SIGKILL while its Braze calls are in flight;
+// a new worker takes the syncs over and every event reaches Braze once.
+func TestWorkerKilledMidSyncLosesNothing(t *testing.T) {
+	p := startProcesses(t)
+	// Braze holds every call for a second, then fails it without applying
+	// it, so that calls are in flight when the worker dies.
+	p.braze.Inject(brazeemu.Fault{Path: brazeemu.PathTrack, Status: http.StatusServiceUnavailable,
+		Delay: time.Second})
+	ids := p.postAccepted(8)
+	p.waitTracks(4)
+
+	stop(p.worker, syscall.SIGKILL)
+	p.braze.ClearFaults()
+	p.worker = p.start(filepath.Join(programs(t), "worker"))
+
+	got := p.waitAll(ids)
+	report(t, "worker killed with SIGKILL mid-sync", got)
+	if got.delivered != len(ids) || got.duplicated != 0 {
+		t.Fatalf("%+v, want every event once", got)
+	}
+}
+
+// The Temporal server is killed with syncs in flight. While it is down the
+// starter answers 503, never 200, so Extole keeps those events; once it is
+// back on its database, every accepted event, and every event Extole
+// retries, reaches Braze once.
+func TestTemporalRestartLosesNothing(t *testing.T) {
+	p := startProcesses(t)
+	p.braze.Inject(brazeemu.Fault{Path: brazeemu.PathTrack, Status: http.StatusServiceUnavailable,
+		Delay: time.Second})
+	ids := p.postAccepted(8)
+	p.waitTracks(4)
+
+	stop(p.temporal, syscall.SIGKILL)
+	refused := make([][]byte, 3)
+	var wg sync.WaitGroup
+	for i := range refused {
+		body := event(t, "converted", map[string]any{"partner_user_id": "proc-down-" + newEventID(t)})
+		refused[i] = mustJSON(t, body)
+		ids = append(ids, body["event_id"].(string))
+		wg.Go(func() {
+			if status, answer := postTo(t, p.endpoint, refused[i]); status != http.StatusServiceUnavailable {
+				t.Errorf("with Temporal down: %d %v, want 503", status, answer)
+			}
+		})
+	}
+	wg.Wait()
+
+	p.braze.ClearFaults()
+	p.startTemporal()
+	// Extole retries what was refused.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, body := range refused {
+		for {
+			status, answer := postTo(t, p.endpoint, body)
+			if status == http.StatusOK && answer["status"] == "accepted" {
+				break
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("retry after the restart: %d %v", status, answer)
+			}
+			time.Sleep(time.Second)
+		}
+	}
+
+	got := p.waitAll(ids)
+	report(t, fmt.Sprintf("Temporal killed and restarted, %d refused with 503 meanwhile",
+		len(refused)), got)
+	if got.delivered != len(ids) || got.duplicated != 0 {
+		t.Fatalf("%+v, want every event once", got)
+	}
+}
+
+var (
+	buildOnce sync.Once
+	builtDir  string
+	buildErr  error
+)
+
+// programs builds the worker and the starter once per run and returns the
+// folder that holds them.
+func programs(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		builtDir, buildErr = os.MkdirTemp("", "extole-braze-programs-")
+		if buildErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", builtDir, "./cmd/worker", "./cmd/starter")
+		cmd.Dir = ".."
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtDir
+}
