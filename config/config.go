@@ -68,8 +68,8 @@ type Mapping struct {
 
 // Braze says how the worker reaches the customer's Braze instance.
 type Braze struct {
-	Endpoint       string        `env:"BRAZE_REST_ENDPOINT, required"`
-	APIKey         string        `env:"BRAZE_API_KEY, required"`
+	Endpoint string `env:"BRAZE_REST_ENDPOINT, required"`
+	APIKey   string `env:"BRAZE_API_KEY, required"`
 	// RequestTimeout bounds one Braze request, at most MaxRequestTimeout.
 	RequestTimeout time.Duration `env:"BRAZE_REQUEST_TIMEOUT, default=10s"`
 	// LookupsPerMinute is the /users/export/ids budget shared by all

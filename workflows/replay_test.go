@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/extole-braze/extole-braze/person"
 	"github.com/extole-braze/extole-braze/workflows"
 )
 
@@ -31,6 +32,8 @@ func TestSyncEventReplaysRecordedHistories(t *testing.T) {
 	replayer := worker.NewWorkflowReplayer()
 	replayer.RegisterWorkflowWithOptions(workflows.SyncEvent,
 		workflow.RegisterOptions{Name: workflows.SyncEventName})
+	replayer.RegisterWorkflowWithOptions(workflows.Person,
+		workflow.RegisterOptions{Name: person.WorkflowName})
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, file); err != nil {

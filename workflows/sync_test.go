@@ -20,6 +20,7 @@ import (
 	"github.com/extole-braze/extole-braze/activities"
 	"github.com/extole-braze/extole-braze/braze"
 	"github.com/extole-braze/extole-braze/extole"
+	"github.com/extole-braze/extole-braze/person"
 	"github.com/extole-braze/extole-braze/workflows"
 )
 
@@ -32,19 +33,46 @@ const (
 	aliasLabel = "extole_email"
 )
 
+// syncID is the workflow id of the sync under test, and personID that of its
+// person's workflow.
+const (
+	syncID   = "extole-event-test"
+	personID = "extole-person-test"
+)
+
 // eventTime is when the event happened in Extole, with the milliseconds
 // Extole reports, so that a rounded or replaced time shows.
 var eventTime = time.Date(2024, 5, 1, 12, 0, 3, 250_000_000, time.UTC)
 
 // harness runs SyncEvent with every Braze step mocked, and records each step
-// as it starts: its name and where it ran.
+// as it starts: its name and where it ran. It plays the person's workflow
+// too: it grants the turn as soon as the sync asks, and records how the sync
+// ends it.
 type harness struct {
 	env *testsuite.TestWorkflowEnvironment
 	a   *activities.Activities
+	// turn is what the person's workflow grants: the event times already
+	// applied. Set it before the sync runs.
+	turn person.Turn
 
-	mu    sync.Mutex
-	steps []string
+	mu       sync.Mutex
+	steps    []string
+	requests []person.Start
+	dones    []signalled
 }
+
+// signalled is a signal the sync sent to another workflow.
+type signalled struct {
+	workflowID, runID string
+	done              person.Done
+}
+
+// Steps that are not activities on a task queue: asking for the turn, and
+// ending it.
+const (
+	requestTurn = "RequestTurn (local)"
+	endTurn     = "signal " + person.DoneSignal
+)
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
@@ -61,7 +89,7 @@ func newHarness(t *testing.T) *harness {
 	var suite testsuite.WorkflowTestSuite
 	h := &harness{env: suite.NewTestWorkflowEnvironment(), a: activities.New(bc, time.Minute)}
 	h.env.RegisterActivity(h.a)
-	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{TaskQueue: taskQueue})
+	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: syncID, TaskQueue: taskQueue})
 	// Pin each step to its queue: a step scheduled on another queue finds no
 	// worker, as it would with real workers.
 	h.env.SetActivityTaskQueue(workflows.LookupQueue(taskQueue), h.a.LookupUser)
@@ -73,7 +101,33 @@ func newHarness(t *testing.T) *harness {
 	h.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
 		h.record(info.ActivityType.Name + " (local)")
 	})
+	h.playPerson()
 	return h
+}
+
+// playPerson answers the sync's request for a turn with h.turn, and records
+// the Done that ends the turn.
+func (h *harness) playPerson() {
+	o := activities.NewOrdering(nil)
+	h.env.RegisterActivity(o)
+	h.env.OnActivity(o.RequestTurn, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, s person.Start) error {
+			h.mu.Lock()
+			h.requests = append(h.requests, s)
+			turn := h.turn
+			h.mu.Unlock()
+			h.env.SignalWorkflow(person.TurnSignal, turn)
+			return nil
+		}).Once()
+	h.env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything,
+		person.DoneSignal, mock.Anything).Return(
+		func(_, workflowID, runID, _ string, arg any) error {
+			h.record(endTurn)
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.dones = append(h.dones, signalled{workflowID, runID, arg.(person.Done)})
+			return nil
+		}).Once()
 }
 
 func (h *harness) record(step string) {
@@ -87,6 +141,28 @@ func (h *harness) ran() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]string(nil), h.steps...)
+}
+
+// applied is what a sync reports as applied when it ends its turn: its event
+// time for the subscription, the profile, both or neither.
+type applied struct {
+	Subscription, Profile time.Time
+}
+
+// endedTurn returns what the sync reported when it ended its turn, checking
+// that it ended, once, the turn it asked for, with the person's workflow.
+func (h *harness) endedTurn(t *testing.T) applied {
+	t.Helper()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	require.Len(t, h.requests, 1, "requests for a turn")
+	require.Len(t, h.dones, 1, "ends of the turn")
+	asked, ended := h.requests[0], h.dones[0]
+	require.Equal(t, asked.PersonWorkflowID, ended.workflowID, "the Done goes to the person")
+	require.Empty(t, ended.runID, "the Done goes to whichever run of the person is current")
+	require.Equal(t, asked.Request.WorkflowID, ended.done.WorkflowID)
+	require.Equal(t, asked.Request.RunID, ended.done.RunID)
+	return applied{Subscription: ended.done.Subscription, Profile: ended.done.Profile}
 }
 
 // run executes the sync and returns its result, failing the test if it
@@ -140,11 +216,14 @@ func (h *harness) mockTrack(t *testing.T, step any) func() string {
 // alone.
 func sharedSync() extole.Sync {
 	return extole.Sync{
-		EventID:    "evt-1",
-		EventType:  extole.TypeShared,
-		Program:    "spring",
-		Email:      email,
-		AliasLabel: aliasLabel,
+		EventID:          "evt-1",
+		EventType:        extole.TypeShared,
+		EventTime:        eventTime,
+		Program:          "spring",
+		Email:            email,
+		AliasLabel:       aliasLabel,
+		PersonWorkflowID: personID,
+		RememberFor:      rememberFor,
 		Events: []braze.Event{{
 			Name: "extole_shared",
 			Time: eventTime,
@@ -177,6 +256,9 @@ func wantShared(person string) string {
 		}]
 	}`
 }
+
+// rememberFor is the dedupe window the syncs pass to their person's workflow.
+const rememberFor = 8 * 24 * time.Hour
 
 var (
 	onMain   = " on " + taskQueue
