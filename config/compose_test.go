@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -27,11 +28,12 @@ var composeSecrets = map[string]string{
 	"EXTOLE_WEBHOOK_SECRET": "test-extole-webhook-secret",
 	"POSTGRES_PASSWORD":     "test-postgres-password",
 	"PERSON_ID_KEY":         "test-person-id-key-0123456789",
+	"PAYLOAD_KEYS":          "test-1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
 }
 
 // composeServices are the services of the stack.
 var composeServices = []string{
-	"postgresql", "temporal", "temporal-setup", "temporal-ui", "worker", "starter",
+	"postgresql", "temporal", "temporal-setup", "temporal-ui", "codec-server", "worker", "starter",
 }
 
 // searchAttributes are the custom search attributes the workflows set.
@@ -45,6 +47,7 @@ const minRetention = 8 * 24 * time.Hour
 // code's default on purpose.
 var deliberateOverrides = map[string]bool{
 	"TEMPORAL_ADDRESS": true, // the server runs in the temporal service
+	"CODEC_HTTP_ADDR":  true, // a container listens on every interface
 }
 
 // loadCompose loads ../docker-compose.yml the way docker compose does, with
@@ -87,6 +90,14 @@ var roles = []role{
 			return err
 		},
 	},
+	{
+		service: "codec-server",
+		vars:    config.Vars(config.CodecServer{}),
+		load: func(env map[string]string) error {
+			_, err := config.LoadCodecServer(context.Background(), envconfig.MapLookuper(env))
+			return err
+		},
+	},
 }
 
 // TestCompose checks docker-compose.yml against what the code reads and
@@ -120,6 +131,7 @@ func TestCompose(t *testing.T) {
 			checkBuild(t, p)
 			checkTemporalSetup(t, p)
 			checkStopGracePeriod(t, p)
+			checkCodecServer(t, p)
 		})
 	}
 }
@@ -362,7 +374,7 @@ func checkBuild(t *testing.T, p *types.Project) {
 	if err != nil {
 		t.Fatalf("the services build from the repository's Dockerfile: %v", err)
 	}
-	for _, name := range []string{"worker", "starter"} {
+	for _, name := range []string{"worker", "starter", "codec-server"} {
 		s := service(t, p, name)
 		if s.Build == nil {
 			t.Errorf("service %s is not built from the repository (build: .)", name)
@@ -428,4 +440,53 @@ func checkStopGracePeriod(t *testing.T, p *types.Project) {
 		t.Errorf("worker: stop_grace_period %s is not longer than WORKER_STOP_TIMEOUT %s; "+
 			"Docker would kill it while activities finish", grace, w.StopTimeout)
 	}
+}
+
+// checkCodecServer checks that the UI decrypts through the codec server: the
+// endpoint the browser is given reaches the port the codec server publishes,
+// and the codec server lets the UI's origin call it.
+func checkCodecServer(t *testing.T, p *types.Project) {
+	ui := service(t, p, "temporal-ui")
+	cs := service(t, p, "codec-server")
+	endpoint, err := url.Parse(environment(ui)["TEMPORAL_CODEC_ENDPOINT"])
+	if err != nil || endpoint.Host == "" {
+		t.Fatalf("temporal-ui: TEMPORAL_CODEC_ENDPOINT %q is not a URL", environment(ui)["TEMPORAL_CODEC_ENDPOINT"])
+	}
+	_, listen, err := net.SplitHostPort(environment(cs)["CODEC_HTTP_ADDR"])
+	if err != nil {
+		t.Fatalf("codec-server: CODEC_HTTP_ADDR: %v", err)
+	}
+	if !publishes(cs, endpoint.Port(), listen) {
+		t.Errorf("temporal-ui decodes through %s, but codec-server does not publish port %s "+
+			"for its port %s", endpoint, endpoint.Port(), listen)
+	}
+	uiPort := ""
+	for _, pc := range ui.Ports {
+		if itoa(pc.Target) == "8080" {
+			uiPort = pc.Published
+		}
+	}
+	want := "http://" + endpoint.Hostname() + ":" + uiPort
+	if got := environment(cs)["CODEC_ALLOW_ORIGIN"]; got != want {
+		t.Errorf("codec-server allows origin %q; the UI's pages come from %q", got, want)
+	}
+	for _, s := range []types.ServiceConfig{ui, cs} {
+		for _, pc := range s.Ports {
+			if pc.HostIP != "127.0.0.1" {
+				t.Errorf("service %s publishes port %s on %q; it shows personal data, keep it "+
+					"on 127.0.0.1", s.Name, pc.Published, pc.HostIP)
+			}
+		}
+	}
+}
+
+// publishes reports whether a service publishes the container port target
+// on the host port published.
+func publishes(s types.ServiceConfig, published, target string) bool {
+	for _, pc := range s.Ports {
+		if pc.Published == published && itoa(pc.Target) == target {
+			return true
+		}
+	}
+	return false
 }

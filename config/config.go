@@ -17,6 +17,8 @@ import (
 	"unicode"
 
 	"github.com/sethvargo/go-envconfig"
+
+	"github.com/extole-braze/extole-braze/codec"
 )
 
 // Temporal says where the Temporal service is and which queue the sync uses.
@@ -28,6 +30,10 @@ type Temporal struct {
 	// the namespace must keep closed workflows at least this long. Extole
 	// redelivers for about 7 days.
 	DedupeWindow time.Duration `env:"DEDUPE_WINDOW, default=192h"`
+	// PayloadKeys encrypt what the process stores in Temporal: workflow
+	// and activity inputs and results, and error messages. The first key
+	// encrypts; every key decrypts.
+	PayloadKeys codec.Keys `env:"PAYLOAD_KEYS, required"`
 }
 
 // Extole says how webhooks are authenticated and which of them are forwarded.
@@ -95,6 +101,18 @@ type Starter struct {
 	Temporal Temporal
 }
 
+// CodecServer is the configuration of the process that decrypts payloads for
+// an operator's Temporal UI.
+type CodecServer struct {
+	HTTPAddr string `env:"CODEC_HTTP_ADDR, default=127.0.0.1:8234"`
+	// AllowOrigin is the origin of the Temporal UI whose pages may call the
+	// codec server, such as http://127.0.0.1:8233.
+	AllowOrigin string `env:"CODEC_ALLOW_ORIGIN, required"`
+	// Token, when set, must be sent as a bearer token by every caller.
+	Token       string     `env:"CODEC_TOKEN"`
+	PayloadKeys codec.Keys `env:"PAYLOAD_KEYS, required"`
+}
+
 // Worker is the configuration of the process that runs the syncs.
 type Worker struct {
 	Braze    Braze
@@ -145,6 +163,23 @@ func LoadWorker(ctx context.Context, l envconfig.Lookuper) (Worker, error) {
 	)
 }
 
+// LoadCodecServer reads and checks the codec server's configuration. A nil
+// lookuper reads the process environment.
+func LoadCodecServer(ctx context.Context, l envconfig.Lookuper) (CodecServer, error) {
+	var c CodecServer
+	if err := load(ctx, l, &c); err != nil {
+		return c, err
+	}
+	var errs []error
+	errs = append(errs, checkAddr("CODEC_HTTP_ADDR", c.HTTPAddr), checkKeys(c.PayloadKeys))
+	if u, err := url.Parse(c.AllowOrigin); err != nil || u.Host == "" || u.Path != "" ||
+		u.Scheme != "http" && u.Scheme != "https" {
+		errs = append(errs, fmt.Errorf(
+			"CODEC_ALLOW_ORIGIN: %q is not an origin like http://127.0.0.1:8233", c.AllowOrigin))
+	}
+	return c, errors.Join(errs...)
+}
+
 func load(ctx context.Context, l envconfig.Lookuper, target any) error {
 	if l == nil {
 		l = envconfig.OsLookuper()
@@ -179,7 +214,16 @@ func (t Temporal) check() error {
 		checkNonEmpty("TEMPORAL_NAMESPACE", t.Namespace),
 		checkNonEmpty("TEMPORAL_TASK_QUEUE", t.TaskQueue),
 		checkPositive("DEDUPE_WINDOW", t.DedupeWindow),
+		checkKeys(t.PayloadKeys),
 	)
+}
+
+func checkKeys(keys codec.Keys) error {
+	if len(keys) == 0 {
+		return errors.New("PAYLOAD_KEYS: empty: want id:base64key[,id:base64key...], " +
+			"32 random bytes to a key")
+	}
+	return nil
 }
 
 func (e Extole) check() error {

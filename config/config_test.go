@@ -13,11 +13,25 @@ import (
 	"github.com/extole-braze/extole-braze/config"
 )
 
+// testPayloadKeys is one made-up payload key, the 32 bytes
+// "0123456789abcdef0123456789abcdef".
+const testPayloadKeys = "test-1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
+// withoutKeys checks that the payload keys were read, then clears them, so
+// that the rest of a configuration compares with reflect.DeepEqual.
+func withoutKeys(t *testing.T, tc *config.Temporal) {
+	t.Helper()
+	if got := tc.PayloadKeys.String(); got != "keys test-1 (encrypts)" {
+		t.Errorf("PayloadKeys = %s, want keys test-1 (encrypts)", got)
+	}
+	tc.PayloadKeys = nil
+}
+
 // cfgtestStarterEnv is the least a starter needs, with env on top; an empty
 // value in env is kept, so that the test sees an empty variable.
 func cfgtestStarterEnv(env map[string]string) map[string]string {
 	m := map[string]string{"EXTOLE_WEBHOOK_SECRET": "test-webhook-secret",
-		"PERSON_ID_KEY": "test-person-id-key-0123456789"}
+		"PERSON_ID_KEY": "test-person-id-key-0123456789", "PAYLOAD_KEYS": testPayloadKeys}
 	maps.Copy(m, env)
 	return m
 }
@@ -27,6 +41,7 @@ func cfgtestWorkerEnv(env map[string]string) map[string]string {
 	m := map[string]string{
 		"BRAZE_REST_ENDPOINT": "https://rest.iad-01.braze.com",
 		"BRAZE_API_KEY":       "00000000-1111-2222-3333-444444444444",
+		"PAYLOAD_KEYS":        testPayloadKeys,
 	}
 	maps.Copy(m, env)
 	return m
@@ -72,6 +87,7 @@ func TestConfigStarterDefaults(t *testing.T) {
 		t.Errorf("EventNames = %v, want none", c.Mapping.EventNames)
 	}
 	c.Mapping.EventNames = nil
+	withoutKeys(t, &c.Temporal)
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("LoadStarter =\n%+v\nwant\n%+v", c, want)
 	}
@@ -98,6 +114,7 @@ func TestConfigWorkerDefaults(t *testing.T) {
 		},
 		StopTimeout: 30 * time.Second,
 	}
+	withoutKeys(t, &c.Temporal)
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("LoadWorker =\n%+v\nwant\n%+v", c, want)
 	}
@@ -143,6 +160,7 @@ func TestConfigStarterValues(t *testing.T) {
 			DedupeWindow: 192 * time.Hour,
 		},
 	}
+	withoutKeys(t, &c.Temporal)
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("LoadStarter =\n%+v\nwant\n%+v", c, want)
 	}
@@ -220,6 +238,13 @@ func TestConfigRefusesBadValues(t *testing.T) {
 			map[string]string{"BRAZE_REQUEST_TIMEOUT": "0s"}, "", "BRAZE_REQUEST_TIMEOUT"},
 		{"request timeout negative", true,
 			map[string]string{"BRAZE_REQUEST_TIMEOUT": "-1s"}, "", "BRAZE_REQUEST_TIMEOUT"},
+		{"payload keys missing", true, nil, "PAYLOAD_KEYS", "PAYLOAD_KEYS"},
+		{"starter payload keys missing", false, nil, "PAYLOAD_KEYS", "PAYLOAD_KEYS"},
+		{"payload key too short", true,
+			map[string]string{"PAYLOAD_KEYS": "k1:MDEyMzQ1Njc4OWFi"}, "", "PAYLOAD_KEYS"},
+		{"starter payload key without an id", false,
+			map[string]string{"PAYLOAD_KEYS": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="},
+			"", "PAYLOAD_KEYS"},
 		{"request timeout longer than a Braze step may take", true,
 			map[string]string{"BRAZE_REQUEST_TIMEOUT": "21s"}, "", "BRAZE_REQUEST_TIMEOUT"},
 		{"lookups per minute zero", true,
@@ -340,6 +365,7 @@ func TestConfigReportsEveryBadVariable(t *testing.T) {
 				"TEMPORAL_ADDRESS":         "temporal",
 				"TEMPORAL_NAMESPACE":       "",
 				"WORKER_STOP_TIMEOUT":      "-1s",
+				"PAYLOAD_KEYS":             " ",
 			},
 		},
 		{
@@ -354,6 +380,7 @@ func TestConfigReportsEveryBadVariable(t *testing.T) {
 				"BRAZE_ALIAS_LABEL":      "$label",
 				"BRAZE_EVENT_NAMES":      "Bad:name",
 				"TEMPORAL_TASK_QUEUE":    "",
+				"PAYLOAD_KEYS":           "",
 			},
 		},
 	}
@@ -494,6 +521,7 @@ func TestConfigVarsDefaultsAreLoaded(t *testing.T) {
 func TestConfigAuthNoneNeedsNoSecret(t *testing.T) {
 	c, err := config.LoadStarter(t.Context(), envconfig.MapLookuper(map[string]string{
 		"EXTOLE_AUTH_SCHEME": "none", "PERSON_ID_KEY": "test-person-id-key-0123456789",
+		"PAYLOAD_KEYS": testPayloadKeys,
 	}))
 	if err != nil || c.Extole.AuthScheme != "none" {
 		t.Fatalf("LoadStarter = %+v, %v; want auth none accepted", c.Extole, err)

@@ -7,11 +7,30 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/extole-braze/extole-braze/codec"
+	"github.com/extole-braze/extole-braze/config"
 )
+
+// ClientOptions are the options our processes connect to Temporal with:
+// the configured address and namespace, logs through logger, and every
+// payload and error message encrypted with the payload keys, so that
+// Temporal stores no personal data in the clear.
+func ClientOptions(cfg config.Temporal, logger *slog.Logger) client.Options {
+	opts := client.Options{
+		HostPort:  cfg.Address,
+		Namespace: cfg.Namespace,
+		Logger:    sdklog.NewStructuredLogger(logger),
+	}
+	codec.Apply(&opts, cfg.PayloadKeys)
+	return opts
+}
 
 // ErrRetentionTooShort is wrapped by CheckRetention's error when the
 // namespace forgets closed workflows before the dedupe window ends.

@@ -30,7 +30,9 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/extole-braze/extole-braze/brazeemu"
+	"github.com/extole-braze/extole-braze/codec"
 	"github.com/extole-braze/extole-braze/config"
+	"github.com/extole-braze/extole-braze/engine"
 	"github.com/extole-braze/extole-braze/extole"
 	"github.com/extole-braze/extole-braze/starter"
 	"github.com/extole-braze/extole-braze/worker"
@@ -43,6 +45,9 @@ const (
 	taskQueue     = "extole-braze-it"
 	groupID       = "group-from-config"
 	personIDKey   = "integration-person-id-key"
+	// payloadKey is the base64 of "integration-payload-key-32-bytes".
+	payloadKey  = "aW50ZWdyYXRpb24tcGF5bG9hZC1rZXktMzItYnl0ZXM="
+	payloadKeys = "it-1:" + payloadKey
 )
 
 // stack is what every test shares: one Temporal server, one emulator, one
@@ -104,7 +109,7 @@ var emailShaped = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]
 // address, the names and the secrets the tests use.
 func personalDataIn(logs string) []string {
 	leaks := emailShaped.FindAllString(logs, 5)
-	for _, secret := range []string{"Lovelace", "Ada", webhookSecret, brazeKey, personIDKey} {
+	for _, secret := range []string{"Lovelace", "Ada", webhookSecret, brazeKey, personIDKey, payloadKey} {
 		if strings.Contains(logs, secret) {
 			leaks = append(leaks, secret)
 		}
@@ -193,6 +198,7 @@ func startStack(addr string) (*stack, func(), error) {
 		"BRAZE_REQUEST_TIMEOUT":       "2s",
 		"EXTOLE_WEBHOOK_SECRET":       webhookSecret,
 		"PERSON_ID_KEY":               personIDKey,
+		"PAYLOAD_KEYS":                payloadKeys,
 		"EXTOLE_EVENTS":               "share_link_created,shared,converted,shipped,reward,subscribed,unsubscribed",
 		"EXTOLE_REWARD_STATES":        "EARNED,FULFILLED,CANCELED",
 		"BRAZE_SUBSCRIPTION_GROUP_ID": groupID,
@@ -207,7 +213,7 @@ func startStack(addr string) (*stack, func(), error) {
 		return nil, nil, err
 	}
 
-	c, err := client.Dial(client.Options{HostPort: addr, Logger: sdklog.NewStructuredLogger(logger)})
+	c, err := client.Dial(engine.ClientOptions(wcfg.Temporal, logger))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -356,4 +362,14 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// withCodec sets opts to encrypt and decrypt payloads with the stack's keys.
+func withCodec(opts client.Options) client.Options {
+	keys, err := codec.ParseKeys(payloadKeys)
+	if err != nil {
+		panic(err)
+	}
+	codec.Apply(&opts, keys)
+	return opts
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/extole-braze/extole-braze/brazeemu"
 	"github.com/extole-braze/extole-braze/config"
+	"github.com/extole-braze/extole-braze/engine"
 	"github.com/extole-braze/extole-braze/extole"
 	"github.com/extole-braze/extole-braze/starter"
 )
@@ -144,12 +145,14 @@ func TestTemporalDownAnswers503(t *testing.T) {
 		"TEMPORAL_ADDRESS":      "127.0.0.1:1",
 		"EXTOLE_WEBHOOK_SECRET": webhookSecret,
 		"PERSON_ID_KEY":         personIDKey,
+		"PAYLOAD_KEYS":          payloadKeys,
 	}
 	cfg, err := config.LoadStarter(context.Background(), envconfig.MapLookuper(env))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.NewLazyClient(client.Options{HostPort: cfg.Temporal.Address, Logger: quietLogger()})
+	opts := engine.ClientOptions(cfg.Temporal, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	c, err := client.NewLazyClient(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

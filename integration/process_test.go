@@ -72,6 +72,7 @@ func startProcesses(t *testing.T) *processes {
 		"BRAZE_REQUEST_TIMEOUT=2s",
 		"EXTOLE_WEBHOOK_SECRET=" + webhookSecret,
 		"PERSON_ID_KEY=" + personIDKey,
+		"PAYLOAD_KEYS=" + payloadKeys,
 		"WORKER_STOP_TIMEOUT=5s",
 	}
 	p.startTemporal()
@@ -79,7 +80,8 @@ func startProcesses(t *testing.T) *processes {
 	// syncs within the dedupe window, as the dev stack's does by default.
 	p.cli("operator", "namespace", "update", "--retention", "192h", "default")
 
-	p.client, err = client.Dial(client.Options{HostPort: p.temporalAddr(), Logger: quietLogger()})
+	p.client, err = client.Dial(withCodec(client.Options{HostPort: p.temporalAddr(),
+		Logger: quietLogger()}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +285,7 @@ var (
 	buildErr  error
 )
 
-// programs builds the worker and the starter once per run and returns the
+// programs builds the worker, the starter and the codec server once per run and returns the
 // folder that holds them.
 func programs(t *testing.T) string {
 	t.Helper()
@@ -292,7 +294,8 @@ func programs(t *testing.T) string {
 		if buildErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", builtDir, "./cmd/worker", "./cmd/starter")
+		cmd := exec.Command("go", "build", "-o", builtDir, "./cmd/worker", "./cmd/starter",
+			"./cmd/codec-server")
 		cmd.Dir = ".."
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)

@@ -12,6 +12,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -56,7 +57,14 @@ func TestRealHistoriesReplay(t *testing.T) {
 			return event(t, "reward_fulfilled", map[string]any{"partner_user_id": "replay-3"})
 		}},
 	}
-	replayer := worker.NewWorkflowReplayer()
+	opts := withCodec(client.Options{})
+	replayer, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
+		DataConverter:    opts.DataConverter,
+		FailureConverter: opts.FailureConverter,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	replayer.RegisterWorkflowWithOptions(workflows.SyncEvent,
 		workflow.RegisterOptions{Name: workflows.SyncEventName})
 	replayer.RegisterWorkflowWithOptions(workflows.Person,

@@ -11,7 +11,6 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -28,11 +27,7 @@ import (
 // configured stop timeout. It refuses to run on a namespace that forgets
 // closed syncs before the dedupe window ends.
 func Run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
-	c, err := client.Dial(client.Options{
-		HostPort:  cfg.Temporal.Address,
-		Namespace: cfg.Temporal.Namespace,
-		Logger:    sdklog.NewStructuredLogger(logger),
-	})
+	c, err := client.Dial(engine.ClientOptions(cfg.Temporal, logger))
 	if err != nil {
 		return fmt.Errorf("worker: connect to Temporal at %s: %w", cfg.Temporal.Address, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/extole-braze/extole-braze/activities"
@@ -29,14 +30,16 @@ const maxPersonHistory = 5000
 func Person(ctx workflow.Context, st person.State) error {
 	requests := workflow.GetSignalChannel(ctx, person.RequestSignal)
 	dones := workflow.GetSignalChannel(ctx, person.DoneSignal)
-	var settleUntil time.Time
+	// settleUntil is when the first of a batch of requests may be granted;
+	// checkAt is when to check next that the holder still runs.
+	var settleUntil, checkAt time.Time
 
 	for {
 		now := workflow.Now(ctx)
 		if st.Holder == nil && len(st.Pending) > 0 && !now.Before(settleUntil) {
-			if err := grant(ctx, &st); err != nil {
-				return err
-			}
+			grant(ctx, &st)
+			checkAt = now.Add(holderCheckEvery)
+			continue
 		}
 		if st.Holder == nil && len(st.Pending) == 0 && historyFull(ctx) {
 			if drained := drain(ctx, requests, dones, &st); !drained {
@@ -48,7 +51,7 @@ func Person(ctx workflow.Context, st person.State) error {
 		wait := st.RememberFor
 		switch {
 		case st.Holder != nil:
-			wait = holderCheckEvery
+			wait = checkAt.Sub(now)
 		case len(st.Pending) > 0:
 			wait = settleUntil.Sub(now)
 		}
@@ -71,14 +74,20 @@ func Person(ctx workflow.Context, st person.State) error {
 		sel.AddFuture(workflow.NewTimer(timerCtx, wait), func(workflow.Future) { fired = true })
 		sel.Select(ctx)
 		cancelTimer()
+		if err := ctx.Err(); err != nil {
+			// An operator canceled the workflow: the syncs waiting for a
+			// turn ask again, and a new run of it takes over.
+			return temporal.NewCanceledError()
+		}
 
 		if !fired {
 			continue
 		}
 		switch {
 		case st.Holder != nil:
-			if err := checkHolder(ctx, &st); err != nil {
-				return err
+			if !workflow.Now(ctx).Before(checkAt) {
+				checkHolder(ctx, &st)
+				checkAt = workflow.Now(ctx).Add(holderCheckEvery)
 			}
 		case len(st.Pending) == 0:
 			// Idle for the whole dedupe window: nothing left to remember.
@@ -90,9 +99,13 @@ func Person(ctx workflow.Context, st person.State) error {
 }
 
 // addRequest queues a request. A new run of the sync holding the turn (an
-// operator reset it) takes the turn over: the old run is gone.
+// operator reset it) takes the turn over: the old run is gone. The holder
+// asking again, as a sync does while it waits, changes nothing.
 func addRequest(st *person.State, r person.Request) {
-	if st.Holder != nil && st.Holder.WorkflowID == r.WorkflowID {
+	if h := st.Holder; h != nil && h.WorkflowID == r.WorkflowID {
+		if h.RunID == r.RunID {
+			return
+		}
 		st.Holder = nil
 	}
 	st.Pending = slices.DeleteFunc(st.Pending, func(p person.Request) bool {
@@ -102,7 +115,9 @@ func addRequest(st *person.State, r person.Request) {
 }
 
 // grant gives the turn to the pending request with the earliest event time.
-func grant(ctx workflow.Context, st *person.State) error {
+// A sync that can no longer take it (it was terminated while it waited)
+// loses it, and the next request is granted.
+func grant(ctx workflow.Context, st *person.State) {
 	next := slices.MinFunc(st.Pending, func(a, b person.Request) int {
 		switch {
 		case a.Before(b):
@@ -116,8 +131,13 @@ func grant(ctx workflow.Context, st *person.State) error {
 		return p.WorkflowID == next.WorkflowID
 	})
 	st.Holder = &next
-	return workflow.SignalExternalWorkflow(ctx, next.WorkflowID, next.RunID,
+	err := workflow.SignalExternalWorkflow(ctx, next.WorkflowID, next.RunID,
 		person.TurnSignal, st.Applied).Get(ctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("the sync granted the turn cannot take it; "+
+			"granting the next", "sync", next.WorkflowID, "error", err)
+		st.Holder = nil
+	}
 }
 
 // finish ends the holder's turn and keeps the latest times it applied.
@@ -135,7 +155,7 @@ func finish(st *person.State, d person.Done) {
 }
 
 // checkHolder frees the turn of a sync that ended without saying so.
-func checkHolder(ctx workflow.Context, st *person.State) error {
+func checkHolder(ctx workflow.Context, st *person.State) {
 	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 10 * time.Second,
 	})
@@ -145,14 +165,13 @@ func checkHolder(ctx workflow.Context, st *person.State) error {
 		st.Holder.RunID).Get(ctx, &running)
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("could not check the sync holding the turn", "error", err)
-		return nil
+		return
 	}
 	if !running {
 		workflow.GetLogger(ctx).Warn("the sync holding the turn ended without releasing it",
 			"sync", st.Holder.WorkflowID)
 		st.Holder = nil
 	}
-	return nil
 }
 
 // drain takes the signals that arrived meanwhile; it reports whether there

@@ -148,13 +148,42 @@ func awaitTurn(ctx workflow.Context, in extole.Sync) (person.Turn, error) {
 	}
 	var o *activities.Ordering
 	lctx := workflow.WithLocalActivityOptions(ctx, quickStep)
-	if err := workflow.ExecuteLocalActivity(lctx, o.RequestTurn, start).Get(ctx, nil); err != nil {
+	request := func() error {
+		return workflow.ExecuteLocalActivity(lctx, o.RequestTurn, start).Get(ctx, nil)
+	}
+	if err := request(); err != nil {
 		return person.Turn{}, err
 	}
+	turns := workflow.GetSignalChannel(ctx, person.TurnSignal)
 	var turn person.Turn
-	workflow.GetSignalChannel(ctx, person.TurnSignal).Receive(ctx, &turn)
-	return turn, nil
+	if workflow.GetVersion(ctx, askAgainChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		turns.Receive(ctx, &turn)
+		return turn, nil
+	}
+	for {
+		if ok, _ := turns.ReceiveWithTimeout(ctx, askAgainEvery, &turn); ok {
+			return turn, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return person.Turn{}, temporal.NewCanceledError()
+		}
+		// The person's workflow may be gone (an operator terminated it):
+		// asking again starts a new one. A live one keeps its place in line.
+		workflow.GetLogger(ctx).Info("still waiting for the turn; asking again",
+			"person_workflow_id", in.PersonWorkflowID)
+		if err := request(); err != nil {
+			return person.Turn{}, err
+		}
+	}
 }
+
+// askAgainEvery is how often a sync that waits for its turn asks for it
+// again, so that it never waits on a person's workflow that is gone.
+const askAgainEvery = 10 * time.Minute
+
+// askAgainChange marks, for Temporal's versioning, the syncs that ask again
+// while they wait; syncs started before it wait as they did.
+const askAgainChange = "ask-again-for-turn"
 
 // endTurn tells the person's workflow that this sync is over, and which
 // event times it applied. It runs even when the sync was canceled.

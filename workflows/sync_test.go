@@ -54,6 +54,9 @@ type harness struct {
 	// turn is what the person's workflow grants: the event times already
 	// applied. Set it before the sync runs.
 	turn person.Turn
+	// unanswered is how many requests for a turn go unanswered, as when the
+	// person's workflow is gone, before one is granted.
+	unanswered int
 
 	mu       sync.Mutex
 	steps    []string
@@ -115,10 +118,14 @@ func (h *harness) playPerson() {
 			h.mu.Lock()
 			h.requests = append(h.requests, s)
 			turn := h.turn
+			answer := h.unanswered == 0
+			h.unanswered--
 			h.mu.Unlock()
-			h.env.SignalWorkflow(person.TurnSignal, turn)
+			if answer {
+				h.env.SignalWorkflow(person.TurnSignal, turn)
+			}
 			return nil
-		}).Once()
+		})
 	h.env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything,
 		person.DoneSignal, mock.Anything).Return(
 		func(_, workflowID, runID, _ string, arg any) error {
@@ -149,15 +156,24 @@ type applied struct {
 	Subscription, Profile time.Time
 }
 
-// endedTurn returns what the sync reported when it ended its turn, checking
-// that it ended, once, the turn it asked for, with the person's workflow.
-func (h *harness) endedTurn(t *testing.T) applied {
+// asked returns the sync's request for a turn, checking there was one.
+func (h *harness) asked(t *testing.T) person.Start {
 	t.Helper()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	require.Len(t, h.requests, 1, "requests for a turn")
+	return h.requests[0]
+}
+
+// endedTurn returns what the sync reported when it ended its turn, checking
+// that it ended, once, the turn it asked for, with the person's workflow.
+func (h *harness) endedTurn(t *testing.T) applied {
+	t.Helper()
+	asked := h.asked(t)
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	require.Len(t, h.dones, 1, "ends of the turn")
-	asked, ended := h.requests[0], h.dones[0]
+	ended := h.dones[0]
 	require.Equal(t, asked.PersonWorkflowID, ended.workflowID, "the Done goes to the person")
 	require.Empty(t, ended.runID, "the Done goes to whichever run of the person is current")
 	require.Equal(t, asked.Request.WorkflowID, ended.done.WorkflowID)
@@ -265,6 +281,46 @@ var (
 	onLookup = " on " + workflows.LookupQueue(taskQueue)
 )
 
+func TestSyncEventAsksThePersonsWorkflowForATurn(t *testing.T) {
+	h := newHarness(t)
+	h.mockTrack(t, h.a.TrackEvents)
+	in := sharedSync()
+	in.ExternalID = "u-42"
+
+	h.run(t, in)
+
+	asked := h.asked(t)
+	require.NotEmpty(t, asked.Request.RunID)
+	asked.Request.RunID = ""
+	require.Equal(t, person.Start{
+		PersonWorkflowID: personID,
+		TaskQueue:        taskQueue,
+		RememberFor:      rememberFor,
+		Request: person.Request{
+			WorkflowID: syncID,
+			EventID:    "evt-1",
+			EventTime:  eventTime,
+		},
+	}, asked)
+}
+
+// A sync whose request goes unanswered (its person's workflow was
+// terminated, say) asks again every ten minutes, and runs once granted.
+func TestSyncEventAsksAgainWhileItWaits(t *testing.T) {
+	h := newHarness(t)
+	h.unanswered = 2
+	h.mockTrack(t, h.a.TrackEvents)
+	in := sharedSync()
+	in.ExternalID = "u-42"
+	began := h.env.Now()
+
+	h.run(t, in)
+
+	require.Equal(t, []string{requestTurn, requestTurn, requestTurn, "TrackEvents" + onMain, endTurn},
+		h.ran())
+	require.Equal(t, 20*time.Minute, h.env.Now().Sub(began).Truncate(time.Minute))
+}
+
 func TestSyncEventKnownExternalIDIsTrackedAtOnce(t *testing.T) {
 	h := newHarness(t)
 	tracked := h.mockTrack(t, h.a.TrackEvents)
@@ -273,9 +329,10 @@ func TestSyncEventKnownExternalIDIsTrackedAtOnce(t *testing.T) {
 
 	res := h.run(t, in)
 
-	require.Equal(t, []string{"TrackEvents" + onMain}, h.ran())
+	require.Equal(t, []string{requestTurn, "TrackEvents" + onMain, endTurn}, h.ran())
 	require.JSONEq(t, wantShared(`"external_id": "u-42"`), tracked())
 	require.Equal(t, workflows.Result{Person: "external_id", Events: 1, Attributes: 1}, res)
+	require.Equal(t, applied{Profile: eventTime}, h.endedTurn(t))
 }
 
 func TestSyncEventCachedPersonSkipsLookup(t *testing.T) {
@@ -287,9 +344,15 @@ func TestSyncEventCachedPersonSkipsLookup(t *testing.T) {
 
 	res := h.run(t, sharedSync())
 
-	require.Equal(t, []string{"CachedPerson (local)", "TrackEvents" + onMain}, h.ran())
+	require.Equal(t, []string{
+		requestTurn,
+		"CachedPerson (local)",
+		"TrackEvents" + onMain,
+		endTurn,
+	}, h.ran())
 	require.JSONEq(t, wantShared(`"external_id": "u-7"`), tracked())
 	require.Equal(t, workflows.Result{Person: "external_id", Events: 1, Attributes: 1}, res)
+	require.Equal(t, applied{Profile: eventTime}, h.endedTurn(t))
 }
 
 func TestSyncEventLookupFindsExternalID(t *testing.T) {
@@ -301,12 +364,15 @@ func TestSyncEventLookupFindsExternalID(t *testing.T) {
 	res := h.run(t, sharedSync())
 
 	require.Equal(t, []string{
+		requestTurn,
 		"CachedPerson (local)",
 		"LookupUser" + onLookup,
 		"TrackEvents" + onMain,
+		endTurn,
 	}, h.ran())
 	require.JSONEq(t, wantShared(`"external_id": "u-9"`), tracked())
 	require.Equal(t, workflows.Result{Person: "external_id", Events: 1, Attributes: 1}, res)
+	require.Equal(t, applied{Profile: eventTime}, h.endedTurn(t))
 }
 
 func TestSyncEventLookupFindsBrazeIDOnly(t *testing.T) {
@@ -318,12 +384,15 @@ func TestSyncEventLookupFindsBrazeIDOnly(t *testing.T) {
 	res := h.run(t, sharedSync())
 
 	require.Equal(t, []string{
+		requestTurn,
 		"CachedPerson (local)",
 		"LookupUser" + onLookup,
 		"TrackEvents" + onMain,
+		endTurn,
 	}, h.ran())
 	require.JSONEq(t, wantShared(`"braze_id": "b-123"`), tracked())
 	require.Equal(t, workflows.Result{Person: "braze_id", Events: 1, Attributes: 1}, res)
+	require.Equal(t, applied{Profile: eventTime}, h.endedTurn(t))
 }
 
 func TestSyncEventUnknownPersonGetsAlias(t *testing.T) {
@@ -346,10 +415,12 @@ func TestSyncEventUnknownPersonGetsAlias(t *testing.T) {
 	res := h.run(t, sharedSync())
 
 	require.Equal(t, []string{
+		requestTurn,
 		"CachedPerson (local)",
 		"LookupUser" + onLookup,
 		"CreateAlias" + onMain,
 		"TrackEvents" + onMain,
+		endTurn,
 	}, h.ran())
 	mu.Lock()
 	require.Equal(t, []braze.Alias{{Name: email, Label: aliasLabel}}, created)
@@ -378,18 +449,23 @@ func TestSyncEventUnknownPersonGetsAlias(t *testing.T) {
 	require.Equal(t, workflows.Result{
 		Person: "user_alias", AliasCreated: true, Events: 1, Attributes: 1,
 	}, res)
+	require.Equal(t, applied{Profile: eventTime}, h.endedTurn(t))
 }
 
-func TestSyncEventSubscriptionUsesUpdateSubscription(t *testing.T) {
-	h := newHarness(t)
-	tracked := h.mockTrack(t, h.a.UpdateSubscription)
-	in := extole.Sync{
-		EventID:      "evt-2",
-		EventType:    extole.TypeUnsubscribed,
-		ExternalID:   "u-42",
-		Email:        email,
-		AliasLabel:   aliasLabel,
-		Subscription: true,
+// unsubscribedSync is the sync of an "unsubscribed" event of a person known
+// by external id: a subscription attribute, a profile attribute and an
+// event.
+func unsubscribedSync() extole.Sync {
+	return extole.Sync{
+		EventID:          "evt-2",
+		EventType:        extole.TypeUnsubscribed,
+		EventTime:        eventTime,
+		ExternalID:       "u-42",
+		Email:            email,
+		AliasLabel:       aliasLabel,
+		PersonWorkflowID: personID,
+		RememberFor:      rememberFor,
+		Subscription:     true,
 		Events: []braze.Event{{
 			Name: "extole_unsubscribed",
 			Time: eventTime,
@@ -407,10 +483,28 @@ func TestSyncEventSubscriptionUsesUpdateSubscription(t *testing.T) {
 			},
 		},
 	}
+}
 
-	res := h.run(t, in)
+// unsubscribedEvent is the event of unsubscribedSync as /users/track gets it.
+const unsubscribedEvent = `{
+	"external_id": "u-42",
+	"name": "extole_unsubscribed",
+	"time": "2024-05-01T12:00:03.25Z",
+	"properties": {
+		"extole_event_id": "evt-2",
+		"partner": "Extole",
+		"subscription_state": "unsubscribed",
+		"subscription_group_id": "grp-1"
+	}
+}`
 
-	require.Equal(t, []string{"UpdateSubscription" + onMain}, h.ran())
+func TestSyncEventSubscriptionUsesUpdateSubscription(t *testing.T) {
+	h := newHarness(t)
+	tracked := h.mockTrack(t, h.a.UpdateSubscription)
+
+	res := h.run(t, unsubscribedSync())
+
+	require.Equal(t, []string{requestTurn, "UpdateSubscription" + onMain, endTurn}, h.ran())
 	require.JSONEq(t, `{
 		"attributes": [{
 			"external_id": "u-42",
@@ -419,19 +513,154 @@ func TestSyncEventSubscriptionUsesUpdateSubscription(t *testing.T) {
 				{"subscription_group_id": "grp-1", "subscription_state": "unsubscribed"}
 			]
 		}],
-		"events": [{
-			"external_id": "u-42",
-			"name": "extole_unsubscribed",
-			"time": "2024-05-01T12:00:03.25Z",
-			"properties": {
-				"extole_event_id": "evt-2",
-				"partner": "Extole",
-				"subscription_state": "unsubscribed",
-				"subscription_group_id": "grp-1"
-			}
-		}]
+		"events": [`+unsubscribedEvent+`]
 	}`, tracked())
 	require.Equal(t, workflows.Result{Person: "external_id", Events: 1, Attributes: 1}, res)
+	require.Equal(t, applied{Subscription: eventTime, Profile: eventTime}, h.endedTurn(t))
+}
+
+// subscribedSync is the sync of a "subscribed" event: attributes only, of
+// the subscription and the profile, and no event.
+func subscribedSync() extole.Sync {
+	return extole.Sync{
+		EventID:          "evt-3",
+		EventType:        extole.TypeSubscribed,
+		EventTime:        eventTime,
+		ExternalID:       "u-42",
+		Email:            email,
+		AliasLabel:       aliasLabel,
+		PersonWorkflowID: personID,
+		RememberFor:      rememberFor,
+		Subscription:     true,
+		Attributes:       map[string]any{"email": email, "email_subscribe": "opted_in"},
+	}
+}
+
+// An attribute that an event with a later Extole time has already applied is
+// not sent again: the older value would undo the newer one. Events are sent
+// all the same.
+func TestSyncEventDropsWhatANewerEventApplied(t *testing.T) {
+	earlier, later := eventTime.Add(-time.Minute), eventTime.Add(time.Millisecond)
+	cases := []struct {
+		name string
+		in   extole.Sync
+		turn person.Turn
+		// step is the track step expected, with the request it gets; none
+		// when nothing is left to send.
+		step, wantTrack string
+		want            workflows.Result
+		wantApplied     applied
+	}{{
+		name: "older times supersede nothing",
+		in:   unsubscribedSync(),
+		turn: person.Turn{Subscription: earlier, Profile: earlier},
+		step: "UpdateSubscription",
+		wantTrack: `{
+			"attributes": [{
+				"external_id": "u-42",
+				"email": "ada@example.com",
+				"subscription_groups": [
+					{"subscription_group_id": "grp-1", "subscription_state": "unsubscribed"}
+				]
+			}],
+			"events": [` + unsubscribedEvent + `]
+		}`,
+		want:        workflows.Result{Person: "external_id", Events: 1, Attributes: 1},
+		wantApplied: applied{Subscription: eventTime, Profile: eventTime},
+	}, {
+		name: "a newer subscription drops the subscription attributes",
+		in:   unsubscribedSync(),
+		turn: person.Turn{Subscription: later, Profile: earlier},
+		step: "UpdateSubscription",
+		wantTrack: `{
+			"attributes": [{"external_id": "u-42", "email": "ada@example.com"}],
+			"events": [` + unsubscribedEvent + `]
+		}`,
+		want: workflows.Result{
+			Person: "external_id", Events: 1, Attributes: 1, Superseded: []string{"subscription"},
+		},
+		wantApplied: applied{Profile: eventTime},
+	}, {
+		name: "a newer profile drops the profile attributes and keeps the subscription",
+		in:   unsubscribedSync(),
+		turn: person.Turn{Profile: later},
+		step: "UpdateSubscription",
+		wantTrack: `{
+			"attributes": [{
+				"external_id": "u-42",
+				"subscription_groups": [
+					{"subscription_group_id": "grp-1", "subscription_state": "unsubscribed"}
+				]
+			}],
+			"events": [` + unsubscribedEvent + `]
+		}`,
+		want: workflows.Result{
+			Person: "external_id", Events: 1, Attributes: 1, Superseded: []string{"profile"},
+		},
+		wantApplied: applied{Subscription: eventTime},
+	}, {
+		name: "a newer profile drops the profile attributes of an event without subscription",
+		in: func() extole.Sync {
+			in := sharedSync()
+			in.ExternalID = "u-42"
+			return in
+		}(),
+		turn: person.Turn{Profile: later},
+		step: "TrackEvents",
+		wantTrack: `{
+			"events": [{
+				"external_id": "u-42",
+				"name": "extole_shared",
+				"time": "2024-05-01T12:00:03.25Z",
+				"properties": {
+					"extole_event_id": "evt-1",
+					"partner": "Extole",
+					"program": "spring",
+					"share_channel": "EMAIL"
+				}
+			}]
+		}`,
+		want: workflows.Result{
+			Person: "external_id", Events: 1, Superseded: []string{"profile"},
+		},
+		wantApplied: applied{},
+	}, {
+		name:      "with everything superseded the events are still tracked",
+		in:        unsubscribedSync(),
+		turn:      person.Turn{Subscription: later, Profile: later},
+		step:      "UpdateSubscription",
+		wantTrack: `{"events": [` + unsubscribedEvent + `]}`,
+		want: workflows.Result{
+			Person: "external_id", Events: 1, Superseded: []string{"subscription", "profile"},
+		},
+		wantApplied: applied{},
+	}, {
+		name: "with everything superseded and no events nothing is sent",
+		in:   subscribedSync(),
+		turn: person.Turn{Subscription: later, Profile: later},
+		want: workflows.Result{Superseded: []string{"subscription", "profile"}},
+	}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.turn = tc.turn
+			wantSteps := []string{requestTurn, endTurn}
+			tracked := func() string { return "" }
+			if tc.step != "" {
+				tracked = h.mockTrack(t, tc.step)
+				wantSteps = []string{requestTurn, tc.step + onMain, endTurn}
+			}
+
+			res := h.run(t, tc.in)
+
+			require.Equal(t, wantSteps, h.ran())
+			if tc.step != "" {
+				require.JSONEq(t, tc.wantTrack, tracked())
+			}
+			require.Equal(t, tc.want, res)
+			require.Equal(t, tc.wantApplied, h.endedTurn(t))
+		})
+	}
 }
 
 func TestSyncEventRetriesWhileBrazeIsUnavailable(t *testing.T) {
@@ -461,9 +690,12 @@ func TestSyncEventRetriesWhileBrazeIsUnavailable(t *testing.T) {
 	require.Equal(t, []int32{1, 2, 3}, attempts)
 	mu.Unlock()
 	require.Equal(t, []string{
+		requestTurn,
 		"TrackEvents" + onMain, "TrackEvents" + onMain, "TrackEvents" + onMain,
+		endTurn,
 	}, h.ran())
 	require.Equal(t, workflows.Result{Person: "external_id", Events: 1, Attributes: 1}, res)
+	require.Equal(t, applied{Profile: eventTime}, h.endedTurn(t))
 }
 
 // requireFailedBy checks that the sync failed, through the named step, with
@@ -482,6 +714,8 @@ func requireFailedBy(t *testing.T, h *harness, step, kind string) {
 	require.True(t, appErr.NonRetryable())
 }
 
+// A sync that fails still ends its turn, so that the person's next sync
+// need not wait, and reports that it applied nothing.
 func TestSyncEventFailsAtOnceWhenBrazeRefuses(t *testing.T) {
 	h := newHarness(t)
 	h.env.OnActivity(h.a.TrackEvents, mock.Anything, mock.Anything).Return(
@@ -495,7 +729,8 @@ func TestSyncEventFailsAtOnceWhenBrazeRefuses(t *testing.T) {
 	h.env.ExecuteWorkflow(workflows.SyncEvent, in)
 
 	requireFailedBy(t, h, "TrackEvents", braze.KindUnauthorized)
-	require.Equal(t, []string{"TrackEvents" + onMain}, h.ran())
+	require.Equal(t, []string{requestTurn, "TrackEvents" + onMain, endTurn}, h.ran())
+	require.Equal(t, applied{}, h.endedTurn(t))
 	h.env.AssertExpectations(t)
 }
 
@@ -511,6 +746,9 @@ func TestSyncEventLookupRefusalFailsWithoutTracking(t *testing.T) {
 	h.env.ExecuteWorkflow(workflows.SyncEvent, sharedSync())
 
 	requireFailedBy(t, h, "LookupUser", braze.KindForbidden)
-	require.Equal(t, []string{"CachedPerson (local)", "LookupUser" + onLookup}, h.ran())
+	require.Equal(t, []string{
+		requestTurn, "CachedPerson (local)", "LookupUser" + onLookup, endTurn,
+	}, h.ran())
+	require.Equal(t, applied{}, h.endedTurn(t))
 	h.env.AssertExpectations(t)
 }

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/extole-braze/extole-braze/config"
 	"github.com/extole-braze/extole-braze/engine"
@@ -41,11 +40,7 @@ func main() {
 func run(ctx context.Context, cfg config.Starter, logger *slog.Logger) error {
 	// A lazy client connects on first use, so the endpoint answers 503, and
 	// Extole retries, while Temporal is down, rather than not listening.
-	c, err := client.NewLazyClient(client.Options{
-		HostPort:  cfg.Temporal.Address,
-		Namespace: cfg.Temporal.Namespace,
-		Logger:    sdklog.NewStructuredLogger(logger),
-	})
+	c, err := client.NewLazyClient(engine.ClientOptions(cfg.Temporal, logger))
 	if err != nil {
 		return err
 	}
