@@ -7,8 +7,8 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/extole-braze/extole-braze/person"
 	"github.com/extole-braze/extole-braze/codec"
+	"github.com/extole-braze/extole-braze/person"
 	"github.com/extole-braze/extole-braze/workflows"
 )
 
