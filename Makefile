@@ -3,7 +3,9 @@ TEMPORAL_CLI_VERSION := v1.5.1
 BIN := $(CURDIR)/bin
 TEMPORAL := $(BIN)/temporal
 
-.PHONY: run test build lint
+FUZZTIME ?= 60s
+
+.PHONY: run test build lint fuzz
 
 # Runs Temporal (with its UI), the Braze emulator when no Braze key is set,
 # the worker and the starter, until Ctrl-C.
@@ -22,6 +24,12 @@ lint:
 
 build:
 	GOBIN=$(BIN) go install ./cmd/...
+
+# Runs each fuzzer for FUZZTIME and prints how many inputs it tried; not part
+# of `make test`. A failing input is written to testdata/fuzz/, to commit.
+fuzz:
+	go test ./extole -run '^$$' -fuzz '^FuzzParseAndMap$$' -fuzztime $(FUZZTIME)
+	go test ./extole -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME)
 
 # The Temporal CLI, which embeds the dev server and its UI, built once from
 # the Go module proxy (a few minutes cold) and cached in bin/.

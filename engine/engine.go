@@ -56,7 +56,7 @@ func CheckRetention(ctx context.Context, c client.Client, namespace string, wind
 	}
 	if kept < window {
 		return fmt.Errorf("%w: namespace %s keeps closed workflows %s, DEDUPE_WINDOW is %s; "+
-			"raise it with `temporal operator namespace update --retention %s %s`",
+			"raise it with `temporal operator namespace update --retention %s -n %s`",
 			ErrRetentionTooShort, namespace, kept, window, hours(window), namespace)
 	}
 	return nil

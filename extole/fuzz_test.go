@@ -1,9 +1,13 @@
 package extole_test
 
 import (
+	"crypto/hmac"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/extole-braze/extole-braze/extole"
@@ -82,6 +86,48 @@ func FuzzParseAndMap(f *testing.F) {
 			if _, err := json.Marshal(s); err != nil {
 				t.Fatalf("Sync does not encode: %v", err)
 			}
+		}
+	})
+}
+
+// FuzzVerify feeds arbitrary bodies and credentials to both schemes: a
+// request is accepted only when it carries the HMAC of its own body (hs256)
+// or the key itself (bearer), and always when it does.
+func FuzzVerify(f *testing.F) {
+	body := []byte(validBodies["shared"])
+	f.Add(body, hmacHex(testKey, body), "Bearer "+testKey)
+	f.Add(body, hmacHex(testKey, body[1:]), "Bearer "+testKey+"x")
+	f.Add([]byte{}, hmacHex(testKey, nil), "bearer "+testKey)
+	f.Add(body, " "+strings.ToUpper(hmacHex(testKey, body))+" ", "Bearer  "+testKey+" ")
+	f.Add(body, "zz", "Basic "+testKey)
+
+	hs256, err := extole.NewAuthenticator("hs256", testKey)
+	if err != nil {
+		f.Fatal(err)
+	}
+	bearer, err := extole.NewAuthenticator("bearer", testKey)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body []byte, signature, authorization string) {
+		h := http.Header{}
+		h.Set(extole.SignatureHeader, signature)
+		h.Set("Authorization", authorization)
+
+		sig, hexErr := hex.DecodeString(strings.TrimSpace(signature))
+		signed := hexErr == nil && hmac.Equal(sig, extole.Sign([]byte(testKey), body))
+		if err := hs256.Verify(h, body); (err == nil) != signed {
+			t.Fatalf("hs256: signature %q over %q: error %v, want accepted = %v",
+				signature, body, err, signed)
+		} else if err != nil && !errors.Is(err, extole.ErrUnauthenticated) {
+			t.Fatalf("hs256: error %v is not ErrUnauthenticated", err)
+		}
+
+		token, hasScheme := strings.CutPrefix(authorization, "Bearer ")
+		keyed := hasScheme && strings.TrimSpace(token) == testKey
+		if err := bearer.Verify(h, body); (err == nil) != keyed {
+			t.Fatalf("bearer: Authorization %q: error %v, want accepted = %v",
+				authorization, err, keyed)
 		}
 	})
 }

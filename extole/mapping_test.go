@@ -24,7 +24,9 @@ import (
 func newMapper(t testing.TB, env map[string]string) *extole.Mapper {
 	t.Helper()
 	vars := map[string]string{"EXTOLE_WEBHOOK_SECRET": "test-secret",
-		"PERSON_ID_KEY": testPersonIDKey}
+		"PERSON_ID_KEY": testPersonIDKey,
+		// The mapping does not use it, but a starter needs it.
+		"PAYLOAD_KEYS": "test-1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
 	maps.Copy(vars, env)
 	cfg, err := config.LoadStarter(t.Context(), envconfig.MapLookuper(vars))
 	if err != nil {
