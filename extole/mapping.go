@@ -219,11 +219,23 @@ func (s Sync) check() error {
 const (
 	maxString         = 255
 	maxPropertiesSize = 50 * 1024
+	// maxDepth bounds how deep event properties nest: far deeper than a
+	// program's data needs, and shallow enough that no body makes the
+	// mapping or the encoders recurse without end.
+	maxDepth = 16
 )
 
 // checkProperties checks event properties as Braze does; path says where
 // they come from in the webhook body ("data", or "" for its top level).
 func checkProperties(path string, props map[string]any) error {
+	return checkNested(path, props, 1)
+}
+
+// checkNested checks properties nested depth levels deep.
+func checkNested(path string, props map[string]any, depth int) error {
+	if depth > maxDepth {
+		return invalid("%s: nested deeper than %d levels", path, maxDepth)
+	}
 	in := func(key string) string {
 		if path == "" {
 			return key
@@ -239,24 +251,27 @@ func checkProperties(path string, props map[string]any) error {
 		case k == "time" || k == "event_name":
 			return invalid("%s: the name is reserved by Braze", in(k))
 		}
-		if err := checkValue(in(truncate(k, 40)), v); err != nil {
+		if err := checkValue(in(truncate(k, 40)), v, depth); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func checkValue(path string, v any) error {
+func checkValue(path string, v any, depth int) error {
 	switch v := v.(type) {
 	case string:
 		if len(v) > maxString {
 			return invalid("%s: longer than Braze's %d characters", path, maxString)
 		}
 	case map[string]any:
-		return checkProperties(path, v)
+		return checkNested(path, v, depth+1)
 	case []any:
+		if depth+1 > maxDepth {
+			return invalid("%s: nested deeper than %d levels", path, maxDepth)
+		}
 		for _, item := range v {
-			if err := checkValue(path+"[]", item); err != nil {
+			if err := checkValue(path+"[]", item, depth+1); err != nil {
 				return err
 			}
 		}

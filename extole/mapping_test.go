@@ -548,6 +548,18 @@ func TestMapRefuses(t *testing.T) {
 			want: "note",
 		},
 		{
+			name: "data nested deeper than 16 levels",
+			typ:  "converted",
+			body: with(person, map[string]any{"data": nested(16, map[string]any{"leaf": 1})}),
+			want: "nested deeper than 16 levels",
+		},
+		{
+			name: "data nested deeper than 16 levels through a list",
+			typ:  "converted",
+			body: with(person, map[string]any{"data": nested(15, map[string]any{"l": []any{1}})}),
+			want: "nested deeper than 16 levels",
+		},
+		{
 			name: "data key starting with $",
 			typ:  "converted",
 			body: with(person, map[string]any{"data": map[string]any{"$price": 5}}),
@@ -671,6 +683,8 @@ func TestMapAcceptsBrazeLimits(t *testing.T) {
 		{"$ inside a key", map[string]any{"price$": 5}},
 		{"properties under 50 KB", bigData(150)},
 		{"null, bool and number values", map[string]any{"a": nil, "b": false, "c": 1.5}},
+		{"nested 16 levels", nested(15, map[string]any{"leaf": 1})},
+		{"nested 16 levels through a list", nested(14, map[string]any{"l": []any{1}})},
 	}
 	m := newMapper(t, nil)
 	for _, tt := range tests {
@@ -823,4 +837,12 @@ func TestMapPersonWorkflowID(t *testing.T) {
 	if other := personwf.WorkflowID([]byte("another-key-0123456789"), "email", "ada@example.com"); other == id {
 		t.Error("the workflow id does not depend on PERSON_ID_KEY")
 	}
+}
+
+// nested wraps leaf in levels objects: {"n":{"n":...leaf}}.
+func nested(levels int, leaf map[string]any) map[string]any {
+	for range levels {
+		leaf = map[string]any{"n": leaf}
+	}
+	return leaf
 }
