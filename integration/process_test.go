@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -305,4 +307,50 @@ func programs(t *testing.T) string {
 		t.Fatal(buildErr)
 	}
 	return builtDir
+}
+
+// The worker and the starter refuse to run on a namespace that forgets
+// closed syncs before DEDUPE_WINDOW ends (the dev server's default keeps
+// them a day): a redelivery would start a second sync.
+func TestProgramsRefuseAShortRetention(t *testing.T) {
+	httpPort, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{
+		"TEMPORAL_ADDRESS=" + it.temporalAddr,
+		"HTTP_ADDR=127.0.0.1:" + strconv.Itoa(httpPort),
+		"BRAZE_REST_ENDPOINT=" + it.brazeURL,
+		"BRAZE_API_KEY=" + brazeKey,
+		"EXTOLE_WEBHOOK_SECRET=" + webhookSecret,
+		"PERSON_ID_KEY=" + personIDKey,
+		"PAYLOAD_KEYS=" + payloadKeys,
+	}
+	for _, program := range []string{"worker", "starter"} {
+		t.Run(program, func(t *testing.T) {
+			var out bytes.Buffer
+			cmd := exec.Command(filepath.Join(programs(t), program))
+			cmd.Env = env
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err = <-done:
+			case <-time.After(time.Minute):
+				_ = cmd.Process.Kill()
+				t.Fatalf("%s still runs on a namespace keeping closed workflows a day", program)
+			}
+			if err == nil {
+				t.Fatalf("%s exited 0", program)
+			}
+			for _, want := range []string{"DEDUPE_WINDOW", "temporal operator namespace update --retention 192h -n default"} {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("%s says %q, without %q", program, out.String(), want)
+				}
+			}
+		})
+	}
 }
