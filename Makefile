@@ -5,7 +5,7 @@ TEMPORAL := $(BIN)/temporal
 
 FUZZTIME ?= 60s
 
-.PHONY: run test build lint fuzz
+.PHONY: run test build lint fuzz bench
 
 # Runs Temporal (with its UI), the Braze emulator when no Braze key is set,
 # the worker and the starter, until Ctrl-C.
@@ -24,6 +24,12 @@ lint:
 
 build:
 	GOBIN=$(BIN) go install ./cmd/...
+
+# Measures the sync's throughput against the bare-Temporal ceiling, on one
+# Temporal dev server in one run, and prints both; not part of `make test`.
+bench: $(TEMPORAL)
+	TEMPORAL_CLI=$(TEMPORAL) go test -tags integration -run '^$$' -bench Throughput \
+	  -benchtime 1x -timeout 30m ./integration/
 
 # Runs each fuzzer for FUZZTIME and prints how many inputs it tried; not part
 # of `make test`. A failing input is written to testdata/fuzz/, to commit.

@@ -259,7 +259,7 @@ func post(t *testing.T, body []byte) (int, map[string]any) {
 }
 
 // postTo sends body, signed with the webhook secret, to a starter's endpoint.
-func postTo(t *testing.T, endpoint string, body []byte) (int, map[string]any) {
+func postTo(t testing.TB, endpoint string, body []byte) (int, map[string]any) {
 	t.Helper()
 	return postWithTo(t, endpoint, body, map[string]string{
 		extole.SignatureHeader: extole.SignHex(webhookSecret, body),
@@ -271,7 +271,7 @@ func postWith(t *testing.T, body []byte, headers map[string]string) (int, map[st
 	return postWithTo(t, it.endpoint, body, headers)
 }
 
-func postWithTo(t *testing.T, endpoint string, body []byte, headers map[string]string) (int, map[string]any) {
+func postWithTo(t testing.TB, endpoint string, body []byte, headers map[string]string) (int, map[string]any) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
@@ -295,7 +295,7 @@ func postWithTo(t *testing.T, endpoint string, body []byte, headers map[string]s
 }
 
 // mustJSON encodes v, failing the test on error.
-func mustJSON(t *testing.T, v any) []byte {
+func mustJSON(t testing.TB, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -313,7 +313,7 @@ func waitSync(t *testing.T, eventID string) (workflows.Result, error) {
 
 // waitSyncIn waits, up to limit, for the sync of an event in the Temporal
 // that c reaches.
-func waitSyncIn(t *testing.T, c client.Client, eventID string, limit time.Duration) (workflows.Result, error) {
+func waitSyncIn(t testing.TB, c client.Client, eventID string, limit time.Duration) (workflows.Result, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()

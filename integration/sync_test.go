@@ -21,12 +21,12 @@ const eventTime = "2026-11-30T10:15:00.123Z"
 var eventCounter atomic.Int64
 
 // newEventID returns an event id no other test uses, and no other run.
-func newEventID(*testing.T) string {
+func newEventID(testing.TB) string {
 	return fmt.Sprintf("it-%d-%d", time.Now().UnixNano(), eventCounter.Add(1))
 }
 
 // event is a webhook body of the given type with the fields every event has.
-func event(t *testing.T, typ string, fields map[string]any) map[string]any {
+func event(t testing.TB, typ string, fields map[string]any) map[string]any {
 	return plus(map[string]any{"type": typ, "event_id": newEventID(t), "event_time": eventTime}, fields)
 }
 
