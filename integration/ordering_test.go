@@ -5,6 +5,7 @@ package integration
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -16,7 +17,13 @@ import (
 // subscription builds a subscribed or unsubscribed event of a person at a
 // time.
 func subscription(t *testing.T, typ, userID string, at time.Time) map[string]any {
-	b := event(t, typ, map[string]any{"partner_user_id": userID, "subscription_group_id": "grp-news"})
+	return groupSubscription(t, typ, userID, "grp-news", at)
+}
+
+// groupSubscription builds a subscribed or unsubscribed event of a person
+// for a subscription group at a time.
+func groupSubscription(t *testing.T, typ, userID, group string, at time.Time) map[string]any {
+	b := event(t, typ, map[string]any{"partner_user_id": userID, "subscription_group_id": group})
 	b["event_time"] = at.Format(time.RFC3339Nano)
 	return b
 }
@@ -48,11 +55,44 @@ func postAll(t *testing.T, bodies ...map[string]any) []workflows.Result {
 
 func groupState(t *testing.T, userID string) string {
 	t.Helper()
+	return groupStateOf(t, userID, "grp-news")
+}
+
+func groupStateOf(t *testing.T, userID, group string) string {
+	t.Helper()
 	p, ok := it.braze.FindByExternalID(userID)
 	if !ok {
 		t.Fatalf("Braze has no profile for %s", userID)
 	}
-	return p.SubscriptionGroups["grp-news"]
+	return p.SubscriptionGroups[group]
+}
+
+// Each subscription group is ordered apart: a late subscribe to one group
+// is applied although a newer unsubscribe from another group was, and a late
+// event leaves what newer events set alone.
+func TestLateEventSetsWhatNewerEventsDidNot(t *testing.T) {
+	base := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	user := fmt.Sprintf("groups-%d", time.Now().UnixNano())
+	newer := groupSubscription(t, "unsubscribed", user, "grp-a", base.Add(time.Hour))
+	newer["first_name"] = "Newer"
+	postAll(t, newer)
+	late := groupSubscription(t, "subscribed", user, "grp-b", base)
+	late["first_name"] = "Older"
+	late["last_name"] = "Late"
+	res := postAll(t, late)
+
+	if a, b := groupStateOf(t, user, "grp-a"), groupStateOf(t, user, "grp-b"); a != "unsubscribed" || b != "subscribed" {
+		t.Errorf("grp-a %q, grp-b %q; want unsubscribed, subscribed", a, b)
+	}
+	p, _ := it.braze.FindByExternalID(user)
+	if p.Attributes["first_name"] != "Newer" || p.Attributes["last_name"] != "Late" {
+		t.Errorf("first_name %v, last_name %v; want the newer first name and the late last name",
+			p.Attributes["first_name"], p.Attributes["last_name"])
+	}
+	if !slices.Contains(res[0].Superseded, "first_name") ||
+		slices.Contains(res[0].Superseded, "subscription_groups:grp-b") {
+		t.Errorf("late sync superseded %v, want first_name and not grp-b", res[0].Superseded)
+	}
 }
 
 // A subscribe and an unsubscribe of one person, posted together in either
@@ -90,8 +130,8 @@ func TestSubscriptionEndsInTheLatestState(t *testing.T) {
 			if got := groupState(t, user); got != tc.want {
 				t.Fatalf("group state %q, want %q", got, tc.want)
 			}
-			if len(res[0].Superseded) == 0 || res[0].Superseded[0] != "subscription" {
-				t.Errorf("late sync result %+v, want its subscription marked superseded", res[0])
+			if !slices.Contains(res[0].Superseded, "subscription_groups:grp-news") {
+				t.Errorf("late sync result %+v, want its group marked superseded", res[0])
 			}
 		})
 	}

@@ -1,14 +1,16 @@
 // Package person is the protocol by which the syncs of one person take turns:
 // each sync asks the person's workflow for a turn, gets it in Extole
 // event-time order, and reports when it is done. The person's workflow also
-// remembers the latest event time applied to the person's subscription and
-// profile, so that an event that arrives late cannot undo a newer one.
+// remembers the latest event time applied to each of the person's attributes
+// (each subscription group apart), so that an event that arrives late cannot
+// undo a newer one.
 package person
 
 import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"time"
 )
 
@@ -57,8 +59,16 @@ func (r Request) Before(o Request) bool {
 // Turn tells a sync that it may apply its event now, and what is already
 // applied.
 type Turn struct {
+	// Fields holds, for each key (see Keys), the latest Extole event time
+	// applied to it; a key never applied is absent.
+	Fields map[string]time.Time `json:"fields,omitempty"`
 	// Subscription and Profile are the latest Extole event times applied to
-	// the person's subscription and profile attributes; zero when none.
+	// the person's subscription (email_subscribe, subscription_groups) and to
+	// the rest of their profile, as syncs that predate Fields reported them;
+	// zero when none. Syncs no longer report them: they stay zero in a
+	// person's workflow started after the last such sync, and in one that
+	// outlived such syncs they still supersede a whole kind, across
+	// continue-as-new too, until the workflow ends.
 	Subscription time.Time `json:"subscription,omitzero"`
 	Profile      time.Time `json:"profile,omitzero"`
 }
@@ -67,14 +77,79 @@ type Turn struct {
 type Done struct {
 	WorkflowID string `json:"workflow_id"`
 	RunID      string `json:"run_id"`
-	// Subscription and Profile are the event time, when the sync applied
-	// subscription or profile attributes; zero otherwise.
+	// Fields holds the event time at each key (see Keys) the sync applied;
+	// it is empty when the sync applied nothing, or failed.
+	Fields map[string]time.Time `json:"fields,omitempty"`
+	// Subscription and Profile are what syncs reported before Fields: the
+	// event time, when the sync applied subscription or profile attributes.
+	// Syncs now leave them zero; a person's workflow still reads them from
+	// the syncs that predate Fields.
 	Subscription time.Time `json:"subscription,omitzero"`
 	Profile      time.Time `json:"profile,omitzero"`
 }
 
+// GroupsAttribute is the attribute that sets the person's state in
+// subscription groups: a list of objects, each naming its group by
+// subscription_group_id. Each group is a key of its own.
+const GroupsAttribute = "subscription_groups"
+
+// GroupKey is the key of one subscription group: "subscription_groups:<id>".
+func GroupKey(groupID string) string {
+	return GroupsAttribute + ":" + groupID
+}
+
+// Keys returns the keys of what the attributes set, sorted: a key is what a
+// newer event may have set already, and so what an older event must leave
+// alone. Each attribute is the key of its name, except subscription_groups,
+// whose entries are each the key of their group (see GroupKeys). The keys
+// depend on the attributes alone, so that every replay finds the same.
+func Keys(attrs map[string]any) []string {
+	var keys []string
+	for name, v := range attrs {
+		if name != GroupsAttribute {
+			keys = append(keys, name)
+			continue
+		}
+		if groups, ok := GroupKeys(v); ok {
+			keys = append(keys, groups...)
+		} else {
+			keys = append(keys, GroupsAttribute)
+		}
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys)
+}
+
+// GroupKeys returns the key of each entry of a subscription_groups value,
+// in the list's order, as the value arrives in a workflow: decoded from
+// JSON, a []any of map[string]any. It reports false for a value of any other
+// shape, an empty list included, or with an entry that names no group: such
+// a value is the one key "subscription_groups".
+func GroupKeys(v any) ([]string, bool) {
+	entries, ok := v.([]any)
+	if !ok || len(entries) == 0 {
+		return nil, false
+	}
+	keys := make([]string, len(entries))
+	for i, e := range entries {
+		entry, ok := e.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		id, ok := entry["subscription_group_id"].(string)
+		if !ok || id == "" {
+			return nil, false
+		}
+		keys[i] = GroupKey(id)
+	}
+	return keys, true
+}
+
 // State is the state of a person's workflow, carried across continue-as-new.
 type State struct {
+	// Applied is what the syncs of the person have applied, by key and, from
+	// syncs that predate keys, by kind: the latest event time of each. Every
+	// turn passes it on.
 	Applied Turn      `json:"applied"`
 	Holder  *Request  `json:"holder,omitempty"`
 	Pending []Request `json:"pending,omitempty"`

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -140,7 +141,10 @@ func grant(ctx workflow.Context, st *person.State) {
 	}
 }
 
-// finish ends the holder's turn and keeps the latest times it applied.
+// finish ends the holder's turn and keeps the latest times it applied: per
+// key, and per kind from a sync that predates keys. A time only moves
+// forward. The times per key are copied before they change, so that no turn
+// already granted shares them.
 func finish(st *person.State, d person.Done) {
 	if st.Holder == nil || st.Holder.WorkflowID != d.WorkflowID || st.Holder.RunID != d.RunID {
 		return
@@ -152,6 +156,17 @@ func finish(st *person.State, d person.Done) {
 	if d.Profile.After(st.Applied.Profile) {
 		st.Applied.Profile = d.Profile
 	}
+	if len(d.Fields) == 0 {
+		return
+	}
+	fields := make(map[string]time.Time, len(st.Applied.Fields)+len(d.Fields))
+	maps.Copy(fields, st.Applied.Fields)
+	for k, t := range d.Fields {
+		if t.After(fields[k]) {
+			fields[k] = t
+		}
+	}
+	st.Applied.Fields = fields
 }
 
 // checkHolder frees the turn of a sync that ended without saying so.

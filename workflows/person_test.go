@@ -50,7 +50,10 @@ type syncRun struct {
 	// endsAt is when the run ends without saying it is done; zero for a run
 	// that keeps running.
 	endsAt time.Duration
-	// subscription and profile say what its Done reports as applied.
+	// fields are the keys its Done reports as applied, at its event time.
+	fields []string
+	// subscription and profile say what its Done reports as applied by
+	// kind, as syncs did before times by key.
 	subscription, profile bool
 	// gone is true for a run that closed while it waited: the signal that
 	// grants it the turn fails.
@@ -75,6 +78,12 @@ func (s syncRun) request() person.Request {
 
 func (s syncRun) done() person.Done {
 	d := person.Done{WorkflowID: s.name, RunID: s.runID()}
+	for _, k := range s.fields {
+		if d.Fields == nil {
+			d.Fields = map[string]time.Time{}
+		}
+		d.Fields[k] = s.eventTime
+	}
 	if s.subscription {
 		d.Subscription = s.eventTime
 	}
@@ -183,7 +192,14 @@ func (h *personHarness) syncRunning(_ context.Context, workflowID, runID string)
 // run executes the person's workflow until it ends, and returns its error.
 func (h *personHarness) run(t *testing.T) error {
 	t.Helper()
-	h.env.ExecuteWorkflow(workflows.Person, person.State{RememberFor: rememberPerson})
+	return h.runFrom(t, person.State{RememberFor: rememberPerson})
+}
+
+// runFrom is run for a workflow that starts in the state, as a run that
+// continued as new does.
+func (h *personHarness) runFrom(t *testing.T, st person.State) error {
+	t.Helper()
+	h.env.ExecuteWorkflow(workflows.Person, st)
 	require.True(t, h.env.IsWorkflowCompleted())
 	h.env.AssertExpectations(t)
 	return h.env.GetWorkflowError()
@@ -281,6 +297,7 @@ func TestPersonIgnoresDoneFromASyncNotHoldingTheTurn(t *testing.T) {
 			h.ask(0, a)
 			h.ask(5*time.Second, b)
 			tc.done.Subscription, tc.done.Profile = extoleTime(9), extoleTime(9)
+			tc.done.Fields = map[string]time.Time{"email": extoleTime(9)}
 			h.sendDone(10*time.Second, tc.done)
 
 			require.NoError(t, h.run(t))
@@ -295,7 +312,52 @@ func TestPersonIgnoresDoneFromASyncNotHoldingTheTurn(t *testing.T) {
 	}
 }
 
+// fieldsAt is the times by key of a turn: each key at its time.
+type fieldsAt map[string]time.Time
+
 func TestPersonPassesTheLatestAppliedTimesInEachTurn(t *testing.T) {
+	h := newPersonHarness(t)
+	hold := 10 * time.Second
+	h.ask(0, syncRun{name: "a", eventTime: extoleTime(10), holdFor: hold,
+		fields: []string{"email", "first_name", "subscription_groups:grp-A"}})
+	// Older than a, and asks once a holds the turn: an event delivered late.
+	h.ask(2*time.Second, syncRun{name: "b", eventTime: extoleTime(0), holdFor: hold,
+		fields: []string{"email", "last_name", "subscription_groups:grp-B"}})
+	h.ask(3*time.Second, syncRun{name: "c", eventTime: extoleTime(20), holdFor: hold,
+		fields: []string{"email", "subscription_groups:grp-B"}})
+	h.ask(4*time.Second, syncRun{name: "d", eventTime: extoleTime(30), holdFor: hold})
+
+	require.NoError(t, h.run(t))
+
+	require.Equal(t, []grant{
+		{at: time.Second, to: "a/1"},
+		{at: 11 * time.Second, to: "b/1", turn: person.Turn{Fields: fieldsAt{
+			"email":                     extoleTime(10),
+			"first_name":                extoleTime(10),
+			"subscription_groups:grp-A": extoleTime(10),
+		}}},
+		// b's older email did not lower a's; its other keys are new.
+		{at: 21 * time.Second, to: "c/1", turn: person.Turn{Fields: fieldsAt{
+			"email":                     extoleTime(10),
+			"first_name":                extoleTime(10),
+			"last_name":                 extoleTime(0),
+			"subscription_groups:grp-A": extoleTime(10),
+			"subscription_groups:grp-B": extoleTime(0),
+		}}},
+		{at: 31 * time.Second, to: "d/1", turn: person.Turn{Fields: fieldsAt{
+			"email":                     extoleTime(20),
+			"first_name":                extoleTime(10),
+			"last_name":                 extoleTime(0),
+			"subscription_groups:grp-A": extoleTime(10),
+			"subscription_groups:grp-B": extoleTime(20),
+		}}},
+	}, h.granted())
+}
+
+// Syncs from before times by key report times by kind; a person's workflow
+// that outlives them keeps those beside the times by key, each moving only
+// forward, and passes both on.
+func TestPersonKeepsTheTimesByKindOfOlderSyncs(t *testing.T) {
 	h := newPersonHarness(t)
 	hold := 10 * time.Second
 	h.ask(0, syncRun{name: "a", eventTime: extoleTime(10), holdFor: hold,
@@ -305,7 +367,9 @@ func TestPersonPassesTheLatestAppliedTimesInEachTurn(t *testing.T) {
 		subscription: true})
 	h.ask(3*time.Second, syncRun{name: "c", eventTime: extoleTime(20), holdFor: hold,
 		profile: true})
-	h.ask(4*time.Second, syncRun{name: "d", eventTime: extoleTime(30), holdFor: hold})
+	h.ask(4*time.Second, syncRun{name: "d", eventTime: extoleTime(30), holdFor: hold,
+		fields: []string{"email"}})
+	h.ask(5*time.Second, syncRun{name: "e", eventTime: extoleTime(40), holdFor: hold})
 
 	require.NoError(t, h.run(t))
 
@@ -319,6 +383,10 @@ func TestPersonPassesTheLatestAppliedTimesInEachTurn(t *testing.T) {
 			Subscription: extoleTime(10), Profile: extoleTime(10),
 		}},
 		{at: 31 * time.Second, to: "d/1", turn: person.Turn{
+			Subscription: extoleTime(10), Profile: extoleTime(20),
+		}},
+		{at: 41 * time.Second, to: "e/1", turn: person.Turn{
+			Fields:       fieldsAt{"email": extoleTime(30)},
 			Subscription: extoleTime(10), Profile: extoleTime(20),
 		}},
 	}, h.granted())
@@ -463,11 +531,12 @@ func TestPersonEndsWhenIdleForTheDedupeWindow(t *testing.T) {
 // sync holds or waits for the turn, with what it must remember.
 func TestPersonContinuesAsNewWhenFree(t *testing.T) {
 	h := newPersonHarness(t)
+	// a is a sync from before times by key, b one since.
 	h.ask(0, syncRun{name: "a", eventTime: extoleTime(1), holdFor: 10 * time.Second,
 		subscription: true, profile: true})
 	h.at(5*time.Second, func() { h.env.SetContinueAsNewSuggested(true) })
 	h.ask(6*time.Second, syncRun{name: "b", eventTime: extoleTime(2), holdFor: 10 * time.Second,
-		profile: true})
+		fields: []string{"email", "subscription_groups:grp-A"}})
 
 	err := h.run(t)
 
@@ -477,10 +546,43 @@ func TestPersonContinuesAsNewWhenFree(t *testing.T) {
 	var next person.State
 	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(canErr.Input, &next))
 	require.Equal(t, person.State{
-		Applied:     person.Turn{Subscription: extoleTime(1), Profile: extoleTime(2)},
+		Applied: person.Turn{
+			Fields:       fieldsAt{"email": extoleTime(2), "subscription_groups:grp-A": extoleTime(2)},
+			Subscription: extoleTime(1), Profile: extoleTime(1),
+		},
 		RememberFor: rememberPerson,
 	}, next)
 	// Not while b waited for its turn, nor while it held it.
 	require.Equal(t, []string{"a/1", "b/1"}, h.grantedTo())
 	require.Equal(t, 21*time.Second, h.elapsed())
+}
+
+// The run that continued as new passes on what the runs before it
+// remembered, and adds to it.
+func TestPersonPassesOnWhatItsEarlierRunsApplied(t *testing.T) {
+	h := newPersonHarness(t)
+	h.ask(0, syncRun{name: "a", eventTime: extoleTime(1), holdFor: 10 * time.Second,
+		fields: []string{"email", "last_name"}})
+	h.ask(500*time.Millisecond, syncRun{name: "b", eventTime: extoleTime(2), holdFor: time.Second})
+
+	require.NoError(t, h.runFrom(t, person.State{
+		Applied: person.Turn{
+			Fields:  fieldsAt{"email": extoleTime(5), "first_name": extoleTime(5)},
+			Profile: extoleTime(3),
+		},
+		RememberFor: rememberPerson,
+	}))
+
+	require.Equal(t, []grant{
+		{at: time.Second, to: "a/1", turn: person.Turn{
+			Fields:  fieldsAt{"email": extoleTime(5), "first_name": extoleTime(5)},
+			Profile: extoleTime(3),
+		}},
+		{at: 11 * time.Second, to: "b/1", turn: person.Turn{
+			Fields: fieldsAt{
+				"email": extoleTime(5), "first_name": extoleTime(5), "last_name": extoleTime(1),
+			},
+			Profile: extoleTime(3),
+		}},
+	}, h.granted())
 }

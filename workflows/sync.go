@@ -53,8 +53,9 @@ type Result struct {
 	AliasCreated bool   `json:"alias_created,omitempty"`
 	Events       int    `json:"events"`
 	Attributes   int    `json:"attributes"`
-	// Superseded lists what the sync did not apply because a newer Extole
-	// event had already set it: "subscription", "profile".
+	// Superseded lists the keys (see person.Keys) the sync did not apply
+	// because a newer Extole event had already set them, sorted:
+	// "email", "subscription_groups:<id>", ...
 	Superseded []string `json:"superseded,omitempty"`
 }
 
@@ -89,6 +90,11 @@ func SyncEvent(ctx workflow.Context, in extole.Sync) (Result, error) {
 		return Result{}, err
 	}
 
+	if workflow.GetVersion(ctx, perKeyChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		// This sync chose what to drop before times by key: it ignores
+		// them, as it did then.
+		applied.Fields = nil
+	}
 	plan, superseded := withoutSuperseded(in, applied)
 	res, err := apply(ctx, plan)
 	res.Superseded = superseded
@@ -185,17 +191,21 @@ const askAgainEvery = 10 * time.Minute
 // while they wait; syncs started before it wait as they did.
 const askAgainChange = "ask-again-for-turn"
 
+// perKeyChange marks, for Temporal's versioning, the syncs that drop what a
+// newer event applied by key (person.Turn's Fields); syncs that chose what to
+// drop before it drop by kind alone, as they did, whatever the turn held.
+const perKeyChange = "supersede-per-key"
+
 // endTurn tells the person's workflow that this sync is over, and which
-// event times it applied. It runs even when the sync was canceled.
+// keys it applied at its event time: those of the plan, when the sync
+// succeeded. It runs even when the sync was canceled.
 func endTurn(ctx workflow.Context, in, plan extole.Sync, ok bool) {
 	info := workflow.GetInfo(ctx)
 	done := person.Done{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID}
-	if ok {
-		if hasSubscription(plan.Attributes) {
-			done.Subscription = in.EventTime
-		}
-		if hasProfile(plan.Attributes) {
-			done.Profile = in.EventTime
+	if keys := person.Keys(plan.Attributes); ok && len(keys) > 0 {
+		done.Fields = make(map[string]time.Time, len(keys))
+		for _, k := range keys {
+			done.Fields[k] = in.EventTime
 		}
 	}
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
@@ -218,59 +228,64 @@ func recordRefusal(ctx workflow.Context, err error) {
 	}
 }
 
-// Subscription attributes, ordered apart from the rest of the profile: an
-// unsubscribe must not be undone by an older subscribe that arrives late.
-var subscriptionFields = []string{"email_subscribe", "subscription_groups"}
-
-func hasSubscription(attrs map[string]any) bool {
-	for _, f := range subscriptionFields {
-		if _, ok := attrs[f]; ok {
-			return true
-		}
-	}
-	return false
-}
-
-func hasProfile(attrs map[string]any) bool {
-	n := 0
-	for _, f := range subscriptionFields {
-		if _, ok := attrs[f]; ok {
-			n++
-		}
-	}
-	return len(attrs) > n
-}
+// subscriptionFields are the attributes of the person's subscription, which
+// syncs that predate per-key times reported apart from the rest of the
+// profile (person.Turn's Subscription and Profile).
+var subscriptionFields = []string{"email_subscribe", person.GroupsAttribute}
 
 // withoutSuperseded drops the attributes that an event with a later Extole
-// time has already applied. Events are kept: Braze files each at its own
-// time.
+// time has already applied, and returns the keys it dropped, sorted. A key
+// is dropped when the turn's time for it is later than the event's, or when
+// the turn's time for its kind is (the times of syncs that predate per-key
+// times: Subscription for email_subscribe and subscription_groups, Profile
+// for the rest). The entries of subscription_groups are dropped one by one,
+// each by its group's key, and the attribute with the last of them. Events
+// are kept: Braze files each at its own time.
 func withoutSuperseded(in extole.Sync, applied person.Turn) (extole.Sync, []string) {
-	t := in.EventTime
-	oldSubscription := hasSubscription(in.Attributes) && t.Before(applied.Subscription)
-	oldProfile := hasProfile(in.Attributes) && t.Before(applied.Profile)
-	if !oldSubscription && !oldProfile {
-		return in, nil
+	superseded := func(name, key string) bool {
+		kind := applied.Profile
+		if slices.Contains(subscriptionFields, name) {
+			kind = applied.Subscription
+		}
+		return applied.Fields[key].After(in.EventTime) || kind.After(in.EventTime)
 	}
-	var superseded []string
+	var dropped []string
 	attrs := make(map[string]any, len(in.Attributes))
-	for k, v := range in.Attributes {
-		isSubscription := slices.Contains(subscriptionFields, k)
-		if isSubscription && oldSubscription || !isSubscription && oldProfile {
+	for name, v := range in.Attributes {
+		var keys []string
+		perGroup := false
+		if name == person.GroupsAttribute {
+			keys, perGroup = person.GroupKeys(v)
+		}
+		if !perGroup {
+			if superseded(name, name) {
+				dropped = append(dropped, name)
+			} else {
+				attrs[name] = v
+			}
 			continue
 		}
-		attrs[k] = v
+		var kept []any
+		for i, entry := range v.([]any) {
+			if superseded(name, keys[i]) {
+				dropped = append(dropped, keys[i])
+			} else {
+				kept = append(kept, entry)
+			}
+		}
+		if len(kept) > 0 {
+			attrs[name] = kept
+		}
 	}
-	if oldSubscription {
-		superseded = append(superseded, "subscription")
+	if len(dropped) == 0 {
+		return in, nil
 	}
-	if oldProfile {
-		superseded = append(superseded, "profile")
-	}
+	slices.Sort(dropped)
 	if len(attrs) == 0 {
 		attrs = nil
 	}
 	in.Attributes = attrs
-	return in, superseded
+	return in, slices.Compact(dropped)
 }
 
 // resolvePerson finds how to address the person in Braze: by the external id

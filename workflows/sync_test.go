@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/extole-braze/extole-braze/activities"
 	"github.com/extole-braze/extole-braze/braze"
@@ -150,10 +151,17 @@ func (h *harness) ran() []string {
 	return append([]string(nil), h.steps...)
 }
 
-// applied is what a sync reports as applied when it ends its turn: its event
-// time for the subscription, the profile, both or neither.
-type applied struct {
-	Subscription, Profile time.Time
+// applied is what a sync reports as applied when it ends its turn: the
+// event time at each key it applied; nil when none.
+type applied map[string]time.Time
+
+// appliedAt is what a sync that applied the keys at the time reports.
+func appliedAt(at time.Time, keys ...string) applied {
+	a := applied{}
+	for _, k := range keys {
+		a[k] = at
+	}
+	return a
 }
 
 // asked returns the sync's request for a turn, checking there was one.
@@ -166,7 +174,8 @@ func (h *harness) asked(t *testing.T) person.Start {
 }
 
 // endedTurn returns what the sync reported when it ended its turn, checking
-// that it ended, once, the turn it asked for, with the person's workflow.
+// that it ended, once, the turn it asked for, with the person's workflow,
+// and reported no time by kind, as syncs did before times by key.
 func (h *harness) endedTurn(t *testing.T) applied {
 	t.Helper()
 	asked := h.asked(t)
@@ -178,7 +187,9 @@ func (h *harness) endedTurn(t *testing.T) applied {
 	require.Empty(t, ended.runID, "the Done goes to whichever run of the person is current")
 	require.Equal(t, asked.Request.WorkflowID, ended.done.WorkflowID)
 	require.Equal(t, asked.Request.RunID, ended.done.RunID)
-	return applied{Subscription: ended.done.Subscription, Profile: ended.done.Profile}
+	require.Zero(t, ended.done.Subscription, "times by kind")
+	require.Zero(t, ended.done.Profile, "times by kind")
+	return applied(ended.done.Fields)
 }
 
 // run executes the sync and returns its result, failing the test if it
@@ -332,7 +343,7 @@ func TestSyncEventKnownExternalIDIsTrackedAtOnce(t *testing.T) {
 	require.Equal(t, []string{requestTurn, "TrackEvents" + onMain, endTurn}, h.ran())
 	require.JSONEq(t, wantShared(`"external_id": "u-42"`), tracked())
 	require.Equal(t, workflows.Result{Person: "external_id", Events: 1, Attributes: 1}, res)
-	require.Equal(t, applied{Profile: eventTime}, h.endedTurn(t))
+	require.Equal(t, appliedAt(eventTime, "email", "first_name"), h.endedTurn(t))
 }
 
 func TestSyncEventCachedPersonSkipsLookup(t *testing.T) {
@@ -352,7 +363,7 @@ func TestSyncEventCachedPersonSkipsLookup(t *testing.T) {
 	}, h.ran())
 	require.JSONEq(t, wantShared(`"external_id": "u-7"`), tracked())
 	require.Equal(t, workflows.Result{Person: "external_id", Events: 1, Attributes: 1}, res)
-	require.Equal(t, applied{Profile: eventTime}, h.endedTurn(t))
+	require.Equal(t, appliedAt(eventTime, "email", "first_name"), h.endedTurn(t))
 }
 
 func TestSyncEventLookupFindsExternalID(t *testing.T) {
@@ -372,7 +383,7 @@ func TestSyncEventLookupFindsExternalID(t *testing.T) {
 	}, h.ran())
 	require.JSONEq(t, wantShared(`"external_id": "u-9"`), tracked())
 	require.Equal(t, workflows.Result{Person: "external_id", Events: 1, Attributes: 1}, res)
-	require.Equal(t, applied{Profile: eventTime}, h.endedTurn(t))
+	require.Equal(t, appliedAt(eventTime, "email", "first_name"), h.endedTurn(t))
 }
 
 func TestSyncEventLookupFindsBrazeIDOnly(t *testing.T) {
@@ -392,7 +403,7 @@ func TestSyncEventLookupFindsBrazeIDOnly(t *testing.T) {
 	}, h.ran())
 	require.JSONEq(t, wantShared(`"braze_id": "b-123"`), tracked())
 	require.Equal(t, workflows.Result{Person: "braze_id", Events: 1, Attributes: 1}, res)
-	require.Equal(t, applied{Profile: eventTime}, h.endedTurn(t))
+	require.Equal(t, appliedAt(eventTime, "email", "first_name"), h.endedTurn(t))
 }
 
 func TestSyncEventUnknownPersonGetsAlias(t *testing.T) {
@@ -449,7 +460,7 @@ func TestSyncEventUnknownPersonGetsAlias(t *testing.T) {
 	require.Equal(t, workflows.Result{
 		Person: "user_alias", AliasCreated: true, Events: 1, Attributes: 1,
 	}, res)
-	require.Equal(t, applied{Profile: eventTime}, h.endedTurn(t))
+	require.Equal(t, appliedAt(eventTime, "email", "first_name"), h.endedTurn(t))
 }
 
 // unsubscribedSync is the sync of an "unsubscribed" event of a person known
@@ -516,7 +527,7 @@ func TestSyncEventSubscriptionUsesUpdateSubscription(t *testing.T) {
 		"events": [`+unsubscribedEvent+`]
 	}`, tracked())
 	require.Equal(t, workflows.Result{Person: "external_id", Events: 1, Attributes: 1}, res)
-	require.Equal(t, applied{Subscription: eventTime, Profile: eventTime}, h.endedTurn(t))
+	require.Equal(t, appliedAt(eventTime, "email", "subscription_groups:grp-1"), h.endedTurn(t))
 }
 
 // subscribedSync is the sync of a "subscribed" event: attributes only, of
@@ -536,110 +547,69 @@ func subscribedSync() extole.Sync {
 	}
 }
 
-// An attribute that an event with a later Extole time has already applied is
-// not sent again: the older value would undo the newer one. Events are sent
-// all the same.
-func TestSyncEventDropsWhatANewerEventApplied(t *testing.T) {
-	earlier, later := eventTime.Add(-time.Minute), eventTime.Add(time.Millisecond)
-	cases := []struct {
-		name string
-		in   extole.Sync
-		turn person.Turn
-		// step is the track step expected, with the request it gets; none
-		// when nothing is left to send.
-		step, wantTrack string
-		want            workflows.Result
-		wantApplied     applied
-	}{{
-		name: "older times supersede nothing",
-		in:   unsubscribedSync(),
-		turn: person.Turn{Subscription: earlier, Profile: earlier},
-		step: "UpdateSubscription",
-		wantTrack: `{
-			"attributes": [{
-				"external_id": "u-42",
-				"email": "ada@example.com",
-				"subscription_groups": [
-					{"subscription_group_id": "grp-1", "subscription_state": "unsubscribed"}
-				]
-			}],
-			"events": [` + unsubscribedEvent + `]
-		}`,
-		want:        workflows.Result{Person: "external_id", Events: 1, Attributes: 1},
-		wantApplied: applied{Subscription: eventTime, Profile: eventTime},
-	}, {
-		name: "a newer subscription drops the subscription attributes",
-		in:   unsubscribedSync(),
-		turn: person.Turn{Subscription: later, Profile: earlier},
-		step: "UpdateSubscription",
-		wantTrack: `{
-			"attributes": [{"external_id": "u-42", "email": "ada@example.com"}],
-			"events": [` + unsubscribedEvent + `]
-		}`,
-		want: workflows.Result{
-			Person: "external_id", Events: 1, Attributes: 1, Superseded: []string{"subscription"},
+// shareLinkSync is the sync of a "share_link_created" event of a person known
+// by external id: profile attributes that other events do not all set, and
+// an event.
+func shareLinkSync() extole.Sync {
+	return extole.Sync{
+		EventID:          "evt-4",
+		EventType:        extole.TypeShareLinkCreated,
+		EventTime:        eventTime,
+		ExternalID:       "u-42",
+		Email:            email,
+		AliasLabel:       aliasLabel,
+		PersonWorkflowID: personID,
+		RememberFor:      rememberFor,
+		Events: []braze.Event{{
+			Name:       "extole_created_share_link",
+			Time:       eventTime,
+			Properties: map[string]any{"extole_event_id": "evt-4", "partner": extole.Partner},
+		}},
+		Attributes: map[string]any{
+			"email":             email,
+			"last_name":         "Lovelace",
+			"extole_share_link": "https://share.example.com/ada",
 		},
-		wantApplied: applied{Profile: eventTime},
-	}, {
-		name: "a newer profile drops the profile attributes and keeps the subscription",
-		in:   unsubscribedSync(),
-		turn: person.Turn{Profile: later},
-		step: "UpdateSubscription",
-		wantTrack: `{
-			"attributes": [{
-				"external_id": "u-42",
-				"subscription_groups": [
-					{"subscription_group_id": "grp-1", "subscription_state": "unsubscribed"}
-				]
-			}],
-			"events": [` + unsubscribedEvent + `]
-		}`,
-		want: workflows.Result{
-			Person: "external_id", Events: 1, Attributes: 1, Superseded: []string{"profile"},
-		},
-		wantApplied: applied{Subscription: eventTime},
-	}, {
-		name: "a newer profile drops the profile attributes of an event without subscription",
-		in: func() extole.Sync {
-			in := sharedSync()
-			in.ExternalID = "u-42"
-			return in
-		}(),
-		turn: person.Turn{Profile: later},
-		step: "TrackEvents",
-		wantTrack: `{
-			"events": [{
-				"external_id": "u-42",
-				"name": "extole_shared",
-				"time": "2024-05-01T12:00:03.25Z",
-				"properties": {
-					"extole_event_id": "evt-1",
-					"partner": "Extole",
-					"program": "spring",
-					"share_channel": "EMAIL"
-				}
-			}]
-		}`,
-		want: workflows.Result{
-			Person: "external_id", Events: 1, Superseded: []string{"profile"},
-		},
-		wantApplied: applied{},
-	}, {
-		name:      "with everything superseded the events are still tracked",
-		in:        unsubscribedSync(),
-		turn:      person.Turn{Subscription: later, Profile: later},
-		step:      "UpdateSubscription",
-		wantTrack: `{"events": [` + unsubscribedEvent + `]}`,
-		want: workflows.Result{
-			Person: "external_id", Events: 1, Superseded: []string{"subscription", "profile"},
-		},
-		wantApplied: applied{},
-	}, {
-		name: "with everything superseded and no events nothing is sent",
-		in:   subscribedSync(),
-		turn: person.Turn{Subscription: later, Profile: later},
-		want: workflows.Result{Superseded: []string{"subscription", "profile"}},
-	}}
+	}
+}
+
+// shareLinkEvent is the event of shareLinkSync as /users/track gets it.
+const shareLinkEvent = `{
+	"external_id": "u-42",
+	"name": "extole_created_share_link",
+	"time": "2024-05-01T12:00:03.25Z",
+	"properties": {"extole_event_id": "evt-4", "partner": "Extole"}
+}`
+
+// subscribedToGroups is subscribedSync with the person subscribed to each
+// of the groups too.
+func subscribedToGroups(ids ...string) extole.Sync {
+	in := subscribedSync()
+	var groups []map[string]any
+	for _, id := range ids {
+		groups = append(groups, map[string]any{
+			"subscription_group_id": id, "subscription_state": "subscribed",
+		})
+	}
+	in.Attributes["subscription_groups"] = groups
+	return in
+}
+
+// supersedeCase is a sync run with a turn that says what was already
+// applied.
+type supersedeCase struct {
+	name string
+	in   extole.Sync
+	turn person.Turn
+	// step is the track step expected, with the request it gets; none when
+	// nothing is left to send.
+	step, wantTrack string
+	want            workflows.Result
+	wantApplied     applied
+}
+
+func runSupersedeCases(t *testing.T, cases []supersedeCase) {
+	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
@@ -661,6 +631,263 @@ func TestSyncEventDropsWhatANewerEventApplied(t *testing.T) {
 			require.Equal(t, tc.wantApplied, h.endedTurn(t))
 		})
 	}
+}
+
+// An attribute that an event with a later Extole time has already applied is
+// not sent again: the older value would undo the newer one. What the newer
+// events did not set is sent, each attribute and each subscription group on
+// its own. Events are sent all the same.
+func TestSyncEventDropsWhatANewerEventApplied(t *testing.T) {
+	earlier, later := eventTime.Add(-time.Minute), eventTime.Add(time.Millisecond)
+	runSupersedeCases(t, []supersedeCase{{
+		name: "older and equal times supersede nothing",
+		in:   unsubscribedSync(),
+		turn: person.Turn{Fields: map[string]time.Time{
+			"email": earlier, "subscription_groups:grp-1": eventTime,
+		}},
+		step: "UpdateSubscription",
+		wantTrack: `{
+			"attributes": [{
+				"external_id": "u-42",
+				"email": "ada@example.com",
+				"subscription_groups": [
+					{"subscription_group_id": "grp-1", "subscription_state": "unsubscribed"}
+				]
+			}],
+			"events": [` + unsubscribedEvent + `]
+		}`,
+		want:        workflows.Result{Person: "external_id", Events: 1, Attributes: 1},
+		wantApplied: appliedAt(eventTime, "email", "subscription_groups:grp-1"),
+	}, {
+		name: "a late event keeps the fields the newer one did not set",
+		in:   shareLinkSync(),
+		turn: person.Turn{Fields: map[string]time.Time{"email": later, "first_name": later}},
+		step: "TrackEvents",
+		wantTrack: `{
+			"attributes": [{
+				"external_id": "u-42",
+				"last_name": "Lovelace",
+				"extole_share_link": "https://share.example.com/ada"
+			}],
+			"events": [` + shareLinkEvent + `]
+		}`,
+		want: workflows.Result{
+			Person: "external_id", Events: 1, Attributes: 1, Superseded: []string{"email"},
+		},
+		wantApplied: appliedAt(eventTime, "extole_share_link", "last_name"),
+	}, {
+		name: "every field superseded, listed in order",
+		in:   shareLinkSync(),
+		turn: person.Turn{Fields: map[string]time.Time{
+			"email": later, "last_name": later, "extole_share_link": later,
+		}},
+		step:      "TrackEvents",
+		wantTrack: `{"events": [` + shareLinkEvent + `]}`,
+		want: workflows.Result{
+			Person: "external_id", Events: 1,
+			Superseded: []string{"email", "extole_share_link", "last_name"},
+		},
+	}, {
+		name: "a newer unsubscribe from one group leaves a late subscribe to another",
+		in:   subscribedToGroups("grp-B"),
+		turn: person.Turn{Fields: map[string]time.Time{
+			"email": later, "subscription_groups:grp-A": later,
+		}},
+		step: "UpdateSubscription",
+		wantTrack: `{"attributes": [{
+			"external_id": "u-42",
+			"email_subscribe": "opted_in",
+			"subscription_groups": [
+				{"subscription_group_id": "grp-B", "subscription_state": "subscribed"}
+			]
+		}]}`,
+		want: workflows.Result{
+			Person: "external_id", Attributes: 1, Superseded: []string{"email"},
+		},
+		wantApplied: appliedAt(eventTime, "email_subscribe", "subscription_groups:grp-B"),
+	}, {
+		name: "a newer unsubscribe from a group drops that group of a late event",
+		in:   subscribedToGroups("grp-A", "grp-B"),
+		turn: person.Turn{Fields: map[string]time.Time{"subscription_groups:grp-A": later}},
+		step: "UpdateSubscription",
+		wantTrack: `{"attributes": [{
+			"external_id": "u-42",
+			"email": "ada@example.com",
+			"email_subscribe": "opted_in",
+			"subscription_groups": [
+				{"subscription_group_id": "grp-B", "subscription_state": "subscribed"}
+			]
+		}]}`,
+		want: workflows.Result{
+			Person: "external_id", Attributes: 1,
+			Superseded: []string{"subscription_groups:grp-A"},
+		},
+		wantApplied: appliedAt(eventTime, "email", "email_subscribe", "subscription_groups:grp-B"),
+	}, {
+		name: "a newer email_subscribe leaves the groups",
+		in:   subscribedToGroups("grp-A"),
+		turn: person.Turn{Fields: map[string]time.Time{"email_subscribe": later}},
+		step: "UpdateSubscription",
+		wantTrack: `{"attributes": [{
+			"external_id": "u-42",
+			"email": "ada@example.com",
+			"subscription_groups": [
+				{"subscription_group_id": "grp-A", "subscription_state": "subscribed"}
+			]
+		}]}`,
+		want: workflows.Result{
+			Person: "external_id", Attributes: 1, Superseded: []string{"email_subscribe"},
+		},
+		wantApplied: appliedAt(eventTime, "email", "subscription_groups:grp-A"),
+	}, {
+		name: "with every group superseded the groups are not sent",
+		in:   unsubscribedSync(),
+		turn: person.Turn{Fields: map[string]time.Time{"subscription_groups:grp-1": later}},
+		step: "UpdateSubscription",
+		wantTrack: `{
+			"attributes": [{"external_id": "u-42", "email": "ada@example.com"}],
+			"events": [` + unsubscribedEvent + `]
+		}`,
+		want: workflows.Result{
+			Person: "external_id", Events: 1, Attributes: 1,
+			Superseded: []string{"subscription_groups:grp-1"},
+		},
+		wantApplied: appliedAt(eventTime, "email"),
+	}, {
+		name: "groups that name no group are one key",
+		in: func() extole.Sync {
+			in := subscribedSync()
+			in.Attributes["subscription_groups"] = []map[string]any{{"subscription_state": "subscribed"}}
+			return in
+		}(),
+		turn: person.Turn{Fields: map[string]time.Time{"subscription_groups": later}},
+		step: "UpdateSubscription",
+		wantTrack: `{"attributes": [{
+			"external_id": "u-42", "email": "ada@example.com", "email_subscribe": "opted_in"
+		}]}`,
+		want: workflows.Result{
+			Person: "external_id", Attributes: 1, Superseded: []string{"subscription_groups"},
+		},
+		wantApplied: appliedAt(eventTime, "email", "email_subscribe"),
+	}, {
+		name: "with everything superseded and no events nothing is sent",
+		in:   subscribedToGroups("grp-A"),
+		turn: person.Turn{Fields: map[string]time.Time{
+			"email": later, "email_subscribe": later, "subscription_groups:grp-A": later,
+		}},
+		want: workflows.Result{
+			Superseded: []string{"email", "email_subscribe", "subscription_groups:grp-A"},
+		},
+	}})
+}
+
+// A person's workflow that outlived the syncs from before times by key
+// passes the times they reported, by kind: subscription (email_subscribe
+// and subscription_groups) and profile (the rest). A sync drops each
+// attribute of a kind applied by a newer event, as those syncs did, whatever
+// the times by key say.
+func TestSyncEventDropsByKindWhatAnOlderSyncReported(t *testing.T) {
+	earlier, later := eventTime.Add(-time.Minute), eventTime.Add(time.Millisecond)
+	runSupersedeCases(t, []supersedeCase{{
+		name: "older times supersede nothing",
+		in:   unsubscribedSync(),
+		turn: person.Turn{Subscription: earlier, Profile: earlier},
+		step: "UpdateSubscription",
+		wantTrack: `{
+			"attributes": [{
+				"external_id": "u-42",
+				"email": "ada@example.com",
+				"subscription_groups": [
+					{"subscription_group_id": "grp-1", "subscription_state": "unsubscribed"}
+				]
+			}],
+			"events": [` + unsubscribedEvent + `]
+		}`,
+		want:        workflows.Result{Person: "external_id", Events: 1, Attributes: 1},
+		wantApplied: appliedAt(eventTime, "email", "subscription_groups:grp-1"),
+	}, {
+		name:      "a newer subscription drops the subscription attributes",
+		in:        subscribedToGroups("grp-A", "grp-B"),
+		turn:      person.Turn{Subscription: later, Profile: earlier},
+		step:      "UpdateSubscription",
+		wantTrack: `{"attributes": [{"external_id": "u-42", "email": "ada@example.com"}]}`,
+		want: workflows.Result{
+			Person: "external_id", Attributes: 1, Superseded: []string{
+				"email_subscribe", "subscription_groups:grp-A", "subscription_groups:grp-B",
+			},
+		},
+		wantApplied: appliedAt(eventTime, "email"),
+	}, {
+		name: "a newer profile drops the profile attributes and keeps the subscription",
+		in:   unsubscribedSync(),
+		turn: person.Turn{Profile: later},
+		step: "UpdateSubscription",
+		wantTrack: `{
+			"attributes": [{
+				"external_id": "u-42",
+				"subscription_groups": [
+					{"subscription_group_id": "grp-1", "subscription_state": "unsubscribed"}
+				]
+			}],
+			"events": [` + unsubscribedEvent + `]
+		}`,
+		want: workflows.Result{
+			Person: "external_id", Events: 1, Attributes: 1, Superseded: []string{"email"},
+		},
+		wantApplied: appliedAt(eventTime, "subscription_groups:grp-1"),
+	}, {
+		name: "a newer profile drops every profile attribute, set by the newer event or not",
+		in:   shareLinkSync(),
+		turn: person.Turn{
+			Profile: later, Fields: map[string]time.Time{"email": earlier},
+		},
+		step:      "TrackEvents",
+		wantTrack: `{"events": [` + shareLinkEvent + `]}`,
+		want: workflows.Result{
+			Person: "external_id", Events: 1,
+			Superseded: []string{"email", "extole_share_link", "last_name"},
+		},
+	}, {
+		name:      "with everything superseded the events are still tracked",
+		in:        unsubscribedSync(),
+		turn:      person.Turn{Subscription: later, Profile: later},
+		step:      "UpdateSubscription",
+		wantTrack: `{"events": [` + unsubscribedEvent + `]}`,
+		want: workflows.Result{
+			Person: "external_id", Events: 1,
+			Superseded: []string{"email", "subscription_groups:grp-1"},
+		},
+	}, {
+		name: "with everything superseded and no events nothing is sent",
+		in:   subscribedSync(),
+		turn: person.Turn{Subscription: later, Profile: later},
+		want: workflows.Result{Superseded: []string{"email", "email_subscribe"}},
+	}})
+}
+
+// A sync that chose what to drop before times by key, whose history has no
+// supersede-per-key marker, chooses the same when it replays: by kind alone,
+// whatever times by key its turn held.
+func TestSyncEventFromBeforeKeysDropsByKindAlone(t *testing.T) {
+	later := eventTime.Add(time.Millisecond)
+	h := newHarness(t)
+	h.env.OnGetVersion("supersede-per-key", workflow.DefaultVersion, 1).
+		Return(workflow.DefaultVersion)
+	h.turn = person.Turn{
+		Fields:       map[string]time.Time{"email": later},
+		Subscription: later,
+	}
+	tracked := h.mockTrack(t, h.a.UpdateSubscription)
+
+	res := h.run(t, subscribedToGroups("grp-A"))
+
+	require.JSONEq(t, `{"attributes": [{"external_id": "u-42", "email": "ada@example.com"}]}`,
+		tracked())
+	require.Equal(t, workflows.Result{
+		Person: "external_id", Attributes: 1,
+		Superseded: []string{"email_subscribe", "subscription_groups:grp-A"},
+	}, res)
+	require.Equal(t, appliedAt(eventTime, "email"), h.endedTurn(t))
 }
 
 func TestSyncEventRetriesWhileBrazeIsUnavailable(t *testing.T) {
@@ -695,7 +922,7 @@ func TestSyncEventRetriesWhileBrazeIsUnavailable(t *testing.T) {
 		endTurn,
 	}, h.ran())
 	require.Equal(t, workflows.Result{Person: "external_id", Events: 1, Attributes: 1}, res)
-	require.Equal(t, applied{Profile: eventTime}, h.endedTurn(t))
+	require.Equal(t, appliedAt(eventTime, "email", "first_name"), h.endedTurn(t))
 }
 
 // requireFailedBy checks that the sync failed, through the named step, with
@@ -730,7 +957,7 @@ func TestSyncEventFailsAtOnceWhenBrazeRefuses(t *testing.T) {
 
 	requireFailedBy(t, h, "TrackEvents", braze.KindUnauthorized)
 	require.Equal(t, []string{requestTurn, "TrackEvents" + onMain, endTurn}, h.ran())
-	require.Equal(t, applied{}, h.endedTurn(t))
+	require.Nil(t, h.endedTurn(t))
 	h.env.AssertExpectations(t)
 }
 
@@ -749,6 +976,6 @@ func TestSyncEventLookupRefusalFailsWithoutTracking(t *testing.T) {
 	require.Equal(t, []string{
 		requestTurn, "CachedPerson (local)", "LookupUser" + onLookup, endTurn,
 	}, h.ran())
-	require.Equal(t, applied{}, h.endedTurn(t))
+	require.Nil(t, h.endedTurn(t))
 	h.env.AssertExpectations(t)
 }
