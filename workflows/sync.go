@@ -91,8 +91,8 @@ func SyncEvent(ctx workflow.Context, in extole.Sync) (Result, error) {
 	}
 
 	if workflow.GetVersion(ctx, perKeyChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-		// This sync chose what to drop before times by key: it ignores
-		// them, as it did then.
+		// A sync that began before times were kept by key drops by kind
+		// alone, as it did then.
 		applied.Fields = nil
 	}
 	plan, superseded := withoutSuperseded(in, applied)
