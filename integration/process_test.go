@@ -39,8 +39,9 @@ type processes struct {
 }
 
 // syncTimeout is how long a test waits for a sync whose worker or server
-// died: a step of a dead worker is tried again after its 30 s timeout.
-const syncTimeout = 2 * time.Minute
+// died, or whose Braze was down for minutes: a step of a dead worker is tried
+// again after its 30 s timeout, and retries back off up to 5 minutes apart.
+const syncTimeout = 6 * time.Minute
 
 // startProcesses starts Temporal, the emulator, the worker and the starter.
 func startProcesses(t *testing.T) *processes {
@@ -210,6 +211,7 @@ func (p *processes) waitTracks(n int) {
 // The worker is killed with SIGKILL while its Braze calls are in flight;
 // a new worker takes the syncs over and every event reaches Braze once.
 func TestWorkerKilledMidSyncLosesNothing(t *testing.T) {
+	t.Parallel() // with the other tests of a deployment of its own
 	p := startProcesses(t)
 	// Braze holds every call for a second, then fails it without applying
 	// it, so that calls are in flight when the worker dies.
@@ -234,6 +236,7 @@ func TestWorkerKilledMidSyncLosesNothing(t *testing.T) {
 // back on its database, every accepted event, and every event Extole
 // retries, reaches Braze once.
 func TestTemporalRestartLosesNothing(t *testing.T) {
+	t.Parallel()
 	p := startProcesses(t)
 	p.braze.Inject(brazeemu.Fault{Path: brazeemu.PathTrack, Status: http.StatusServiceUnavailable,
 		Delay: time.Second})
@@ -276,6 +279,24 @@ func TestTemporalRestartLosesNothing(t *testing.T) {
 	got := p.waitAll(ids)
 	report(t, fmt.Sprintf("Temporal killed and restarted, %d refused with 503 meanwhile",
 		len(refused)), got)
+	if got.delivered != len(ids) || got.duplicated != 0 {
+		t.Fatalf("%+v, want every event once", got)
+	}
+}
+
+// Braze fails every call for three minutes, long enough for the retries to
+// back off to minutes apart; once it recovers, every event arrives once.
+func TestLongBrazeOutageLosesNothing(t *testing.T) {
+	t.Parallel()
+	p := startProcesses(t)
+	p.braze.Inject(brazeemu.Fault{Path: brazeemu.PathTrack, Status: http.StatusServiceUnavailable})
+	ids := p.postAccepted(10)
+	time.Sleep(3 * time.Minute)
+	failed := p.braze.RequestCount(brazeemu.PathTrack)
+	p.braze.ClearFaults()
+
+	got := p.waitAll(ids)
+	report(t, fmt.Sprintf("Braze answering 503 for 3 minutes (%d calls failed)", failed), got)
 	if got.delivered != len(ids) || got.duplicated != 0 {
 		t.Fatalf("%+v, want every event once", got)
 	}
