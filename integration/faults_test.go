@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/extole-braze/extole-braze/brazeemu"
@@ -56,13 +57,14 @@ func report(t *testing.T, fault string, got tally) {
 		fault, got.accepted, got.delivered, got.duplicated, got.lost)
 }
 
-// postEvents posts n events of distinct people and returns their ids.
-func postEvents(t *testing.T, n int) []string {
+// postEvents posts n events of distinct people to a starter's endpoint,
+// expects each accepted, and returns their ids.
+func postEvents(t *testing.T, endpoint string, n int) []string {
 	t.Helper()
 	var ids []string
 	for i := range n {
-		b := event(t, "converted", map[string]any{"partner_user_id": fmt.Sprintf("fault-%d-%d", i, time.Now().UnixNano())})
-		if status, answer := post(t, mustJSON(t, b)); status != http.StatusOK || answer["status"] != "accepted" {
+		b := event(t, "converted", map[string]any{"partner_user_id": fmt.Sprintf("fault-%d-%s", i, newEventID(t))})
+		if status, answer := postTo(t, endpoint, mustJSON(t, b)); status != http.StatusOK || answer["status"] != "accepted" {
 			t.Fatalf("event %d: %d %v", i, status, answer)
 		}
 		ids = append(ids, b["event_id"].(string))
@@ -70,10 +72,11 @@ func postEvents(t *testing.T, n int) []string {
 	return ids
 }
 
-func waitAll(t *testing.T, ids []string) {
+// waitAll waits, up to limit each, for the syncs in the Temporal c reaches.
+func waitAll(t *testing.T, c client.Client, ids []string, limit time.Duration) {
 	t.Helper()
 	for _, id := range ids {
-		if _, err := waitSync(t, id); err != nil {
+		if _, err := waitSyncIn(t, c, id, limit); err != nil {
 			t.Fatalf("sync %s: %v", id, err)
 		}
 	}
@@ -84,11 +87,11 @@ func waitAll(t *testing.T, ids []string) {
 func TestBrazeOutageLosesNothing(t *testing.T) {
 	it.braze.Reset()
 	it.braze.Inject(brazeemu.Fault{Path: brazeemu.PathTrack, Status: http.StatusServiceUnavailable})
-	ids := postEvents(t, 10)
+	ids := postEvents(t, it.endpoint, 10)
 	time.Sleep(8 * time.Second)
 	failed := it.braze.RequestCount(brazeemu.PathTrack)
 	it.braze.ClearFaults()
-	waitAll(t, ids)
+	waitAll(t, it.temporal, ids, time.Minute)
 
 	got := count(ids)
 	report(t, "Braze answering 503 for 8 s", got)
@@ -105,8 +108,8 @@ func TestBrazeResetsAndTimeoutsAreRetried(t *testing.T) {
 	it.braze.Inject(brazeemu.Fault{Path: brazeemu.PathTrack, Status: http.StatusGatewayTimeout,
 		Delay: 3 * time.Second, Count: 3})
 	defer it.braze.ClearFaults()
-	ids := postEvents(t, 6)
-	waitAll(t, ids)
+	ids := postEvents(t, it.endpoint, 6)
+	waitAll(t, it.temporal, ids, time.Minute)
 
 	got := count(ids)
 	report(t, "connection resets and timeouts", got)
@@ -121,8 +124,8 @@ func TestRateLimitedCallWaitsForTheReset(t *testing.T) {
 	it.braze.Inject(brazeemu.Fault{Path: brazeemu.PathTrack, Status: http.StatusTooManyRequests,
 		ResetAfter: 4 * time.Second, Count: 1})
 	defer it.braze.ClearFaults()
-	ids := postEvents(t, 1)
-	waitAll(t, ids)
+	ids := postEvents(t, it.endpoint, 1)
+	waitAll(t, it.temporal, ids, time.Minute)
 
 	reqs := it.braze.Requests()
 	if len(reqs) != 2 || reqs[0].Status != http.StatusTooManyRequests {
@@ -144,8 +147,8 @@ func TestSlowAnswerAfterApplyingDuplicates(t *testing.T) {
 	it.braze.Inject(brazeemu.Fault{Path: brazeemu.PathTrack, Delay: 3 * time.Second, Apply: true,
 		Count: 5})
 	defer it.braze.ClearFaults()
-	ids := postEvents(t, 5)
-	waitAll(t, ids)
+	ids := postEvents(t, it.endpoint, 5)
+	waitAll(t, it.temporal, ids, time.Minute)
 
 	got := count(ids)
 	report(t, "answers 1 s past the 2 s request timeout, after applying", got)
@@ -166,7 +169,7 @@ func TestRefusedSyncIsFoundAndRepaired(t *testing.T) {
 			it.braze.Reset()
 			it.braze.Inject(brazeemu.Fault{Path: brazeemu.PathTrack, Status: status})
 			defer it.braze.ClearFaults()
-			ids := postEvents(t, 1)
+			ids := postEvents(t, it.endpoint, 1)
 			id := workflows.ID(ids[0])
 			_, err := waitSync(t, ids[0])
 			var appErr *temporal.ApplicationError

@@ -66,18 +66,11 @@ func startProcesses(t *testing.T) *processes {
 		braze:    emu,
 		endpoint: fmt.Sprintf("http://127.0.0.1:%d/extole/events", httpPort),
 	}
-	p.env = []string{
-		"TEMPORAL_ADDRESS=" + p.temporalAddr(),
-		"TEMPORAL_TASK_QUEUE=" + taskQueue,
-		"HTTP_ADDR=127.0.0.1:" + strconv.Itoa(httpPort),
-		"BRAZE_REST_ENDPOINT=" + emuServer.URL,
-		"BRAZE_API_KEY=" + brazeKey,
+	p.env = append(programEnv(p.temporalAddr(), httpPort, emuServer.URL),
+		"TEMPORAL_TASK_QUEUE="+taskQueue,
 		"BRAZE_REQUEST_TIMEOUT=2s",
-		"EXTOLE_WEBHOOK_SECRET=" + webhookSecret,
-		"PERSON_ID_KEY=" + personIDKey,
-		"PAYLOAD_KEYS=" + payloadKeys,
 		"WORKER_STOP_TIMEOUT=5s",
-	}
+	)
 	p.startTemporal()
 	// The worker and the starter refuse a namespace that forgets closed
 	// syncs within the dedupe window, as the dev stack's does by default.
@@ -99,6 +92,21 @@ func startProcesses(t *testing.T) *processes {
 		}
 	})
 	return p
+}
+
+// programEnv is what the worker and the starter need to run against the
+// Temporal at temporalAddr and the Braze emulator at brazeURL, the starter
+// listening on httpPort.
+func programEnv(temporalAddr string, httpPort int, brazeURL string) []string {
+	return []string{
+		"TEMPORAL_ADDRESS=" + temporalAddr,
+		"HTTP_ADDR=127.0.0.1:" + strconv.Itoa(httpPort),
+		"BRAZE_REST_ENDPOINT=" + brazeURL,
+		"BRAZE_API_KEY=" + brazeKey,
+		"EXTOLE_WEBHOOK_SECRET=" + webhookSecret,
+		"PERSON_ID_KEY=" + personIDKey,
+		"PAYLOAD_KEYS=" + payloadKeys,
+	}
 }
 
 func (p *processes) temporalAddr() string {
@@ -171,29 +179,23 @@ func stop(cmd *exec.Cmd, sig syscall.Signal) {
 	_ = cmd.Wait()
 }
 
-// postAccepted posts n events of distinct people and returns their ids.
-func (p *processes) postAccepted(n int) []string {
-	p.t.Helper()
-	var ids []string
-	for i := range n {
-		body := event(p.t, "converted", map[string]any{"partner_user_id": fmt.Sprintf("proc-%d-%s", i, newEventID(p.t))})
-		if status, answer := postTo(p.t, p.endpoint, mustJSON(p.t, body)); status != http.StatusOK || answer["status"] != "accepted" {
-			p.t.Fatalf("event %d: %d %v", i, status, answer)
-		}
-		ids = append(ids, body["event_id"].(string))
-	}
-	return ids
-}
-
 // waitAll waits for every sync and counts, in Braze, what arrived.
 func (p *processes) waitAll(ids []string) tally {
 	p.t.Helper()
-	for _, id := range ids {
-		if _, err := waitSyncIn(p.t, p.client, id, syncTimeout); err != nil {
-			p.t.Fatalf("sync %s: %v", id, err)
-		}
-	}
+	waitAll(p.t, p.client, ids, syncTimeout)
 	return countIn(p.braze, ids)
+}
+
+// syncsInFlight posts n events while Braze holds every call for a second
+// and then fails it without applying it, and returns once half of them have
+// a call in flight, so that a test can kill a process in their midst.
+func (p *processes) syncsInFlight(n int) []string {
+	p.t.Helper()
+	p.braze.Inject(brazeemu.Fault{Path: brazeemu.PathTrack, Status: http.StatusServiceUnavailable,
+		Delay: time.Second})
+	ids := postEvents(p.t, p.endpoint, n)
+	p.waitTracks(n / 2)
+	return ids
 }
 
 // waitTracks waits until Braze has been sent at least n track requests.
@@ -213,12 +215,7 @@ func (p *processes) waitTracks(n int) {
 func TestWorkerKilledMidSyncLosesNothing(t *testing.T) {
 	t.Parallel() // with the other tests of a deployment of its own
 	p := startProcesses(t)
-	// Braze holds every call for a second, then fails it without applying
-	// it, so that calls are in flight when the worker dies.
-	p.braze.Inject(brazeemu.Fault{Path: brazeemu.PathTrack, Status: http.StatusServiceUnavailable,
-		Delay: time.Second})
-	ids := p.postAccepted(8)
-	p.waitTracks(4)
+	ids := p.syncsInFlight(8)
 
 	stop(p.worker, syscall.SIGKILL)
 	p.braze.ClearFaults()
@@ -238,10 +235,7 @@ func TestWorkerKilledMidSyncLosesNothing(t *testing.T) {
 func TestTemporalRestartLosesNothing(t *testing.T) {
 	t.Parallel()
 	p := startProcesses(t)
-	p.braze.Inject(brazeemu.Fault{Path: brazeemu.PathTrack, Status: http.StatusServiceUnavailable,
-		Delay: time.Second})
-	ids := p.postAccepted(8)
-	p.waitTracks(4)
+	ids := p.syncsInFlight(8)
 
 	stop(p.temporal, syscall.SIGKILL)
 	refused := make([][]byte, 3)
@@ -290,7 +284,7 @@ func TestLongBrazeOutageLosesNothing(t *testing.T) {
 	t.Parallel()
 	p := startProcesses(t)
 	p.braze.Inject(brazeemu.Fault{Path: brazeemu.PathTrack, Status: http.StatusServiceUnavailable})
-	ids := p.postAccepted(10)
+	ids := postEvents(t, p.endpoint, 10)
 	time.Sleep(3 * time.Minute)
 	failed := p.braze.RequestCount(brazeemu.PathTrack)
 	p.braze.ClearFaults()
@@ -338,15 +332,7 @@ func TestProgramsRefuseAShortRetention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := []string{
-		"TEMPORAL_ADDRESS=" + it.temporalAddr,
-		"HTTP_ADDR=127.0.0.1:" + strconv.Itoa(httpPort),
-		"BRAZE_REST_ENDPOINT=" + it.brazeURL,
-		"BRAZE_API_KEY=" + brazeKey,
-		"EXTOLE_WEBHOOK_SECRET=" + webhookSecret,
-		"PERSON_ID_KEY=" + personIDKey,
-		"PAYLOAD_KEYS=" + payloadKeys,
-	}
+	env := programEnv(it.temporalAddr, httpPort, it.brazeURL)
 	for _, program := range []string{"worker", "starter"} {
 		t.Run(program, func(t *testing.T) {
 			var out bytes.Buffer

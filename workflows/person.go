@@ -43,7 +43,7 @@ func Person(ctx workflow.Context, st person.State) error {
 			continue
 		}
 		if st.Holder == nil && len(st.Pending) == 0 && historyFull(ctx) {
-			if drained := drain(ctx, requests, dones, &st); !drained {
+			if drained := drain(requests, dones, &st); !drained {
 				return workflow.NewContinueAsNewError(ctx, Person, st)
 			}
 			continue
@@ -92,7 +92,7 @@ func Person(ctx workflow.Context, st person.State) error {
 			}
 		case len(st.Pending) == 0:
 			// Idle for the whole dedupe window: nothing left to remember.
-			if drained := drain(ctx, requests, dones, &st); !drained {
+			if drained := drain(requests, dones, &st); !drained {
 				return nil
 			}
 		}
@@ -191,25 +191,24 @@ func checkHolder(ctx workflow.Context, st *person.State) {
 
 // drain takes the signals that arrived meanwhile; it reports whether there
 // were any, in which case the workflow must go on.
-func drain(ctx workflow.Context, requests, dones workflow.ReceiveChannel, st *person.State) bool {
+func drain(requests, dones workflow.ReceiveChannel, st *person.State) bool {
+	gotRequests := receiveAll(requests, func(r person.Request) { addRequest(st, r) })
+	gotDones := receiveAll(dones, func(d person.Done) { finish(st, d) })
+	return gotRequests || gotDones
+}
+
+// receiveAll applies every value waiting on the channel, without blocking,
+// and reports whether there was any.
+func receiveAll[T any](c workflow.ReceiveChannel, apply func(T)) bool {
 	got := false
 	for {
-		var r person.Request
-		if !requests.ReceiveAsync(&r) {
-			break
+		var v T
+		if !c.ReceiveAsync(&v) {
+			return got
 		}
-		addRequest(st, r)
+		apply(v)
 		got = true
 	}
-	for {
-		var d person.Done
-		if !dones.ReceiveAsync(&d) {
-			break
-		}
-		finish(st, d)
-		got = true
-	}
-	return got
 }
 
 func historyFull(ctx workflow.Context) bool {

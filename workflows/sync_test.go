@@ -346,64 +346,62 @@ func TestSyncEventKnownExternalIDIsTrackedAtOnce(t *testing.T) {
 	require.Equal(t, appliedAt(eventTime, "email", "first_name"), h.endedTurn(t))
 }
 
-func TestSyncEventCachedPersonSkipsLookup(t *testing.T) {
-	h := newHarness(t)
-	h.mockCache(activities.LookupResult{
-		Found: true, Person: braze.UserRef{ExternalID: "u-7"}, Cached: true,
-	})
-	tracked := h.mockTrack(t, h.a.TrackEvents)
+// A person known by email alone is addressed as this worker remembers them,
+// without a lookup, or else as Braze's lookup finds them.
+func TestSyncEventAddressesAPersonFoundByEmail(t *testing.T) {
+	tests := []struct {
+		name   string
+		cached activities.LookupResult
+		// lookup is Braze's answer; nil when no lookup may run.
+		lookup *activities.LookupResult
+		steps  []string
+		// member addresses the person in the track request.
+		member string
+		kind   string
+	}{
+		{
+			name: "remembered by this worker",
+			cached: activities.LookupResult{
+				Found: true, Person: braze.UserRef{ExternalID: "u-7"}, Cached: true,
+			},
+			steps:  []string{requestTurn, "CachedPerson (local)", "TrackEvents" + onMain, endTurn},
+			member: `"external_id": "u-7"`,
+			kind:   "external_id",
+		},
+		{
+			name:   "found by Braze with an external id",
+			lookup: &activities.LookupResult{Found: true, Person: braze.UserRef{ExternalID: "u-9"}},
+			steps: []string{requestTurn, "CachedPerson (local)", "LookupUser" + onLookup,
+				"TrackEvents" + onMain, endTurn},
+			member: `"external_id": "u-9"`,
+			kind:   "external_id",
+		},
+		{
+			name:   "found by Braze with a Braze id only",
+			lookup: &activities.LookupResult{Found: true, Person: braze.UserRef{BrazeID: "b-123"}},
+			steps: []string{requestTurn, "CachedPerson (local)", "LookupUser" + onLookup,
+				"TrackEvents" + onMain, endTurn},
+			member: `"braze_id": "b-123"`,
+			kind:   "braze_id",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.mockCache(tt.cached)
+			if tt.lookup != nil {
+				h.mockLookup(*tt.lookup)
+			}
+			tracked := h.mockTrack(t, h.a.TrackEvents)
 
-	res := h.run(t, sharedSync())
+			res := h.run(t, sharedSync())
 
-	require.Equal(t, []string{
-		requestTurn,
-		"CachedPerson (local)",
-		"TrackEvents" + onMain,
-		endTurn,
-	}, h.ran())
-	require.JSONEq(t, wantShared(`"external_id": "u-7"`), tracked())
-	require.Equal(t, workflows.Result{Person: "external_id", Events: 1, Attributes: 1}, res)
-	require.Equal(t, appliedAt(eventTime, "email", "first_name"), h.endedTurn(t))
-}
-
-func TestSyncEventLookupFindsExternalID(t *testing.T) {
-	h := newHarness(t)
-	h.mockCache(activities.LookupResult{})
-	h.mockLookup(activities.LookupResult{Found: true, Person: braze.UserRef{ExternalID: "u-9"}})
-	tracked := h.mockTrack(t, h.a.TrackEvents)
-
-	res := h.run(t, sharedSync())
-
-	require.Equal(t, []string{
-		requestTurn,
-		"CachedPerson (local)",
-		"LookupUser" + onLookup,
-		"TrackEvents" + onMain,
-		endTurn,
-	}, h.ran())
-	require.JSONEq(t, wantShared(`"external_id": "u-9"`), tracked())
-	require.Equal(t, workflows.Result{Person: "external_id", Events: 1, Attributes: 1}, res)
-	require.Equal(t, appliedAt(eventTime, "email", "first_name"), h.endedTurn(t))
-}
-
-func TestSyncEventLookupFindsBrazeIDOnly(t *testing.T) {
-	h := newHarness(t)
-	h.mockCache(activities.LookupResult{})
-	h.mockLookup(activities.LookupResult{Found: true, Person: braze.UserRef{BrazeID: "b-123"}})
-	tracked := h.mockTrack(t, h.a.TrackEvents)
-
-	res := h.run(t, sharedSync())
-
-	require.Equal(t, []string{
-		requestTurn,
-		"CachedPerson (local)",
-		"LookupUser" + onLookup,
-		"TrackEvents" + onMain,
-		endTurn,
-	}, h.ran())
-	require.JSONEq(t, wantShared(`"braze_id": "b-123"`), tracked())
-	require.Equal(t, workflows.Result{Person: "braze_id", Events: 1, Attributes: 1}, res)
-	require.Equal(t, appliedAt(eventTime, "email", "first_name"), h.endedTurn(t))
+			require.Equal(t, tt.steps, h.ran())
+			require.JSONEq(t, wantShared(tt.member), tracked())
+			require.Equal(t, workflows.Result{Person: tt.kind, Events: 1, Attributes: 1}, res)
+			require.Equal(t, appliedAt(eventTime, "email", "first_name"), h.endedTurn(t))
+		})
+	}
 }
 
 func TestSyncEventUnknownPersonGetsAlias(t *testing.T) {
